@@ -1,0 +1,1 @@
+"""qinling-lite: a Function-as-a-Service control plane for OpenStack clouds."""

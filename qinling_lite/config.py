@@ -1,0 +1,199 @@
+"""Configuration options of qinling-lite, grouped as in the sample config."""
+
+import os
+
+from oslo_config import cfg
+from oslo_db import options as db_options
+from oslo_log import log as logging
+
+CONF = cfg.CONF
+
+default_opts = [
+    cfg.StrOpt(
+        "state_path",
+        default="/var/lib/qinling-lite",
+        help="Directory under which qinling-lite keeps its state (SQLite database, "
+        "function packages, local worker sandboxes).",
+    ),
+    cfg.StrOpt(
+        "qinling_endpoint",
+        help="Public URL of the API, used to build webhook URLs. Defaults to the URL the "
+        "request came in on.",
+    ),
+]
+
+api_group = cfg.OptGroup("api", title="API server options")
+api_opts = [
+    cfg.HostAddressOpt("host", default="0.0.0.0", help="Address the API listens on."),
+    cfg.PortOpt("port", default=7070, help="Port the API listens on."),
+    cfg.IntOpt(
+        "api_workers",
+        default=2,
+        min=1,
+        help="Number of gunicorn worker processes of qinling-lite-api.",
+    ),
+    cfg.IntOpt(
+        "api_threads",
+        default=8,
+        min=1,
+        help="Threads per API worker process.",
+    ),
+    cfg.IntOpt(
+        "max_webhook_body_size",
+        default=1024 * 1024,
+        min=1,
+        help="Largest accepted webhook invocation body, in bytes (413 above it).",
+    ),
+    cfg.IntOpt(
+        "sync_execution_margin",
+        default=10,
+        min=1,
+        help="Seconds a synchronous execution request waits beyond the function timeout "
+        "for the engine's answer.",
+    ),
+]
+
+engine_group = cfg.OptGroup("engine", title="Engine options")
+engine_opts = [
+    cfg.StrOpt("topic", default="qinling_lite_engine", help="RPC topic of the engines."),
+    cfg.StrOpt(
+        "host",
+        default=os.uname().nodename,
+        sample_default="<hostname>",
+        help="Name of this engine on the RPC topic.",
+    ),
+    cfg.StrOpt(
+        "orchestrator",
+        default="local",
+        choices=[("local", "Sandboxed local processes")],
+        help="Where function workers run.",
+    ),
+    cfg.IntOpt(
+        "execution_threads",
+        default=32,
+        min=1,
+        help="Executions one engine runs at the same time.",
+    ),
+    cfg.IntOpt(
+        "worker_wait",
+        default=30,
+        min=1,
+        help="Seconds an execution waits for a free worker before it ends in error.",
+    ),
+    cfg.IntOpt(
+        "worker_idle_expiry",
+        default=3600,
+        min=1,
+        help="Seconds after which an idle worker bound to a function is released.",
+    ),
+]
+
+storage_group = cfg.OptGroup("storage", title="Function package storage")
+storage_opts = [
+    cfg.StrOpt("provider", default="local", choices=["local"], help="Package storage driver."),
+    cfg.StrOpt(
+        "file_system_dir",
+        default="$state_path/packages",
+        help="Directory of the local package store.",
+    ),
+    cfg.IntOpt(
+        "max_package_size",
+        default=50 * 1024 * 1024,
+        min=1,
+        help="Largest accepted function package, in bytes (413 above it).",
+    ),
+]
+
+resource_limits_group = cfg.OptGroup("resource_limits", title="Function resource limits")
+resource_limits_opts = [
+    cfg.IntOpt("default_cpu", default=100, help="Default cpu of a function, in millicpu."),
+    cfg.IntOpt("min_cpu", default=100, help="Smallest cpu of a function, in millicpu."),
+    cfg.IntOpt("max_cpu", default=300, help="Largest cpu of a function, in millicpu."),
+    cfg.IntOpt(
+        "default_memory",
+        default=32 * 1024 * 1024,
+        help="Default memory of a function, in bytes.",
+    ),
+    cfg.IntOpt("min_memory", default=32 * 1024 * 1024, help="Smallest memory, in bytes."),
+    cfg.IntOpt("max_memory", default=128 * 1024 * 1024, help="Largest memory, in bytes."),
+    cfg.IntOpt("default_timeout", default=5, help="Default timeout of a function, in seconds."),
+    cfg.IntOpt("min_timeout", default=1, help="Smallest timeout, in seconds."),
+    cfg.IntOpt("max_timeout", default=300, help="Largest timeout, in seconds."),
+]
+
+local_group = cfg.OptGroup(
+    "local_orchestrator", title="Local orchestrator (sandboxed local worker processes)"
+)
+local_opts = [
+    cfg.IntOpt(
+        "pool_size",
+        default=3,
+        min=0,
+        help="Pre-warmed, unbound workers kept per runtime.",
+    ),
+    cfg.IntOpt(
+        "max_workers_per_function",
+        default=8,
+        min=1,
+        help="Most workers one function version may hold at once.",
+    ),
+    cfg.StrOpt(
+        "sandbox",
+        default="auto",
+        choices=[
+            ("auto", "bubblewrap when it is installed and works, else plain processes"),
+            ("bwrap", "always bubblewrap; a runtime fails if it cannot start"),
+            ("none", "plain processes with rlimits only (development only)"),
+        ],
+        help="How local workers are isolated.",
+    ),
+    cfg.StrOpt(
+        "python",
+        help="Interpreter that runs the runtime server. Defaults to the base interpreter "
+        "of the running Python (outside any virtualenv).",
+    ),
+    cfg.StrOpt(
+        "work_dir",
+        default="$state_path/workers",
+        help="Directory holding one private directory per local worker.",
+    ),
+    cfg.IntOpt(
+        "worker_start_timeout",
+        default=30,
+        min=1,
+        help="Seconds a new worker has to answer its first ping.",
+    ),
+]
+
+_GROUPS = [
+    (None, default_opts),
+    (api_group, api_opts),
+    (engine_group, engine_opts),
+    (storage_group, storage_opts),
+    (resource_limits_group, resource_limits_opts),
+    (local_group, local_opts),
+]
+
+for _group, _opts in _GROUPS:
+    CONF.register_opts(_opts, group=_group)
+
+logging.register_options(CONF)
+db_options.set_defaults(CONF, connection="sqlite:///$state_path/qinling-lite.sqlite")
+
+
+def list_opts():
+    """Options for oslo-config-generator, per group."""
+    return [
+        ("DEFAULT", default_opts),
+        *[(group.name, opts) for group, opts in _GROUPS if group is not None],
+    ]
+
+
+def parse_args(argv, default_config_files=None):
+    """Parse the command line and config files into CONF and set up logging."""
+    CONF(
+        argv,
+        project="qinling-lite",
+        default_config_files=default_config_files,
+    )
+    logging.setup(CONF, "qinling-lite")

@@ -1,0 +1,84 @@
+"""Exceptions of qinling-lite, each carrying the HTTP status it maps to."""
+
+
+class QinlingLiteError(Exception):
+    """Base error; ``code`` is the HTTP status the API answers with."""
+
+    code = 500
+    message = "An unknown error occurred."
+
+    def __init__(self, message=None):
+        self.message = message or self.message
+        super().__init__(self.message)
+
+    @property
+    def faultstring(self):
+        return self.message
+
+
+class InputError(QinlingLiteError):
+    code = 400
+    message = "Invalid input."
+
+
+class NotAuthorized(QinlingLiteError):
+    code = 401
+    message = "Authentication required."
+
+
+class NotAllowed(QinlingLiteError):
+    code = 403
+    message = "Operation not allowed."
+
+
+class NotFound(QinlingLiteError):
+    code = 404
+    message = "Resource not found."
+
+    def __init__(self, resource=None, **ids):
+        if resource is None:
+            super().__init__()
+        else:
+            keys = ", ".join(f"{k}={v}" for k, v in ids.items())
+            super().__init__(f"{resource} not found [{keys}]")
+
+
+class Conflict(QinlingLiteError):
+    code = 409
+    message = "Conflict."
+
+
+class RuntimeNotAvailable(Conflict):
+    def __init__(self, runtime_id):
+        super().__init__(f"Runtime {runtime_id} is not available.")
+
+
+class PayloadTooLarge(QinlingLiteError):
+    code = 413
+    message = "Request body too large."
+
+    def __init__(self, limit):
+        super().__init__(f"Request body larger than the limit of {limit} bytes.")
+
+
+class StorageError(QinlingLiteError):
+    message = "Package storage failed."
+
+
+class OrchestratorError(QinlingLiteError):
+    message = "The orchestrator failed."
+
+
+class NoWorkerAvailable(OrchestratorError):
+    message = "No worker became available in time."
+
+
+class WorkerError(OrchestratorError):
+    """A worker did not answer, answered garbage, or died."""
+
+    message = "The worker failed."
+
+
+class EngineUnavailable(QinlingLiteError):
+    code = 503
+    message = "The engine is unavailable."
