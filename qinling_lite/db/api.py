@@ -1,0 +1,274 @@
+"""The one place that talks SQL: a small query API on oslo.db's enginefacade.
+
+``project_id=None`` means unscoped (an admin asking for every project); any other
+value limits reads and writes to that project.
+"""
+
+import threading
+
+import sqlalchemy as sa
+from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import enginefacade
+from oslo_utils import timeutils
+
+from qinling_lite import exceptions, status
+from qinling_lite.db import filters as db_filters
+from qinling_lite.db import models, sqlite
+
+_CONTEXT = threading.local()
+
+
+def _writer():
+    return enginefacade.writer.using(_CONTEXT)
+
+
+def _reader():
+    return enginefacade.reader.using(_CONTEXT)
+
+
+def get_engine():
+    return enginefacade.writer.get_engine()
+
+
+def setup():
+    """Create the engine now, with SQLite tuned for concurrent writers."""
+    sqlite.tune(get_engine())
+
+
+def _scoped(query, model, project_id):
+    return query if project_id is None else query.where(model.project_id == project_id)
+
+
+def _one(session, model, id, project_id, resource):
+    obj = session.scalars(
+        _scoped(sa.select(model).where(model.id == id), model, project_id)
+    ).first()
+    if obj is None:
+        raise exceptions.NotFound(resource, id=id)
+    return obj
+
+
+def _list(model, project_id, filters=None, extra=None):
+    query = _scoped(sa.select(model), model, project_id)
+    if extra is not None:
+        query = query.where(extra)
+    query = db_filters.apply(query, model, filters or {})
+    with _reader() as session:
+        return list(session.scalars(query.order_by(model.created_at, model.id)))
+
+
+def _create(model, values):
+    obj = model(**values)
+    try:
+        with _writer() as session:
+            session.add(obj)
+    except db_exc.DBDuplicateEntry as e:
+        raise exceptions.Conflict(f"{model.__name__} already exists: {e.columns}") from e
+    except db_exc.DBReferenceError as e:
+        raise exceptions.InputError(f"Referenced {e.key} does not exist.") from e
+    return obj
+
+
+def _update(model, id, values, project_id, resource):
+    with _writer() as session:
+        obj = _one(session, model, id, project_id, resource)
+        obj.update(values)
+    return obj
+
+
+# Runtimes
+
+
+def _runtime_visible(project_id):
+    if project_id is None:
+        return None
+    return sa.or_(models.Runtime.is_public.is_(True), models.Runtime.project_id == project_id)
+
+
+def create_runtime(values):
+    return _create(models.Runtime, values)
+
+
+def get_runtime(id, project_id=None):
+    """A runtime that is public or the project's own."""
+    query = sa.select(models.Runtime).where(models.Runtime.id == id)
+    visible = _runtime_visible(project_id)
+    if visible is not None:
+        query = query.where(visible)
+    with _reader() as session:
+        runtime = session.scalars(query).first()
+    if runtime is None:
+        raise exceptions.NotFound("Runtime", id=id)
+    return runtime
+
+
+def list_runtimes(project_id=None):
+    return _list(models.Runtime, None, extra=_runtime_visible(project_id))
+
+
+def update_runtime(id, values):
+    return _update(models.Runtime, id, values, None, "Runtime")
+
+
+def set_runtime_status(id, new_status, reason=None):
+    """Record the engine's verdict on a runtime; a vanished runtime is ignored."""
+    with _writer() as session:
+        session.execute(
+            sa.update(models.Runtime)
+            .where(models.Runtime.id == id)
+            .values(status=new_status, status_reason=reason, updated_at=timeutils.utcnow())
+        )
+
+
+def list_runtimes_with_status(statuses):
+    return _list(models.Runtime, None, extra=models.Runtime.status.in_(statuses))
+
+
+def mark_runtime_deleting(id):
+    """Refuse while any function (of any project) uses the runtime, else set ``deleting``."""
+    with _writer() as session:
+        runtime = _one(session, models.Runtime, id, None, "Runtime")
+        in_use = session.scalar(sa.select(sa.func.count()).where(models.Function.runtime_id == id))
+        if in_use:
+            raise exceptions.NotAllowed(f"Runtime {id} is still in use.")
+        runtime.status = status.DELETING
+    return runtime
+
+
+def delete_runtime(id):
+    with _writer() as session:
+        session.execute(sa.delete(models.Runtime).where(models.Runtime.id == id))
+
+
+# Functions
+
+
+def create_function(values):
+    return _create(models.Function, values)
+
+
+def get_function(id, project_id=None):
+    with _reader() as session:
+        return _one(session, models.Function, id, project_id, "Function")
+
+
+def list_functions(project_id=None, filters=None):
+    return _list(models.Function, project_id, filters)
+
+
+def update_function(id, values, project_id=None):
+    return _update(models.Function, id, values, project_id, "Function")
+
+
+def delete_function(id, project_id=None):
+    """Delete a function no webhook points at; returns the deleted row."""
+    with _writer() as session:
+        function = _one(session, models.Function, id, project_id, "Function")
+        hooks = session.scalar(sa.select(sa.func.count()).where(models.Webhook.function_id == id))
+        if hooks:
+            raise exceptions.NotAllowed(f"Function {id} is still associated with webhook(s).")
+        session.delete(function)
+    return function
+
+
+# Executions
+
+
+def create_execution(values):
+    return _create(models.Execution, values)
+
+
+def get_execution(id, project_id=None):
+    with _reader() as session:
+        return _one(session, models.Execution, id, project_id, "Execution")
+
+
+def list_executions(project_id=None, filters=None):
+    return _list(models.Execution, project_id, filters)
+
+
+def delete_execution(id, project_id=None):
+    with _writer() as session:
+        session.delete(_one(session, models.Execution, id, project_id, "Execution"))
+
+
+def claim_execution(id):
+    """Move a pending execution to running; return it with its function, or None.
+
+    One UPDATE decides the winner, so any number of engines can race for the same
+    execution and exactly one runs it. The function's execution count is bumped
+    in the same transaction.
+    """
+    now = timeutils.utcnow()
+    with _writer() as session:
+        claimed = session.execute(
+            sa.update(models.Execution)
+            .where(models.Execution.id == id, models.Execution.status == status.PENDING)
+            .values(status=status.RUNNING, updated_at=now)
+        ).rowcount
+        if not claimed:
+            return None
+        execution = session.get(models.Execution, id)
+        function = session.get(models.Function, execution.function_id)
+        if function is not None and execution.function_version == 0:
+            session.execute(
+                sa.update(models.Function)
+                .where(models.Function.id == function.id)
+                .values(count=models.Function.count + 1)
+            )
+    return execution, function
+
+
+def finish_execution(id, new_status, result, logs):
+    """Record the one outcome of a running execution; False if it was not running."""
+    with _writer() as session:
+        return bool(
+            session.execute(
+                sa.update(models.Execution)
+                .where(models.Execution.id == id, models.Execution.status == status.RUNNING)
+                .values(
+                    status=new_status,
+                    result=result,
+                    logs=logs,
+                    updated_at=timeutils.utcnow(),
+                )
+            ).rowcount
+        )
+
+
+# Webhooks
+
+
+def create_webhook(values):
+    return _create(models.Webhook, values)
+
+
+def get_webhook(id, project_id=None):
+    with _reader() as session:
+        return _one(session, models.Webhook, id, project_id, "Webhook")
+
+
+def list_webhooks(project_id=None, filters=None):
+    return _list(models.Webhook, project_id, filters)
+
+
+def update_webhook(id, values, project_id=None):
+    return _update(models.Webhook, id, values, project_id, "Webhook")
+
+
+def delete_webhook(id, project_id=None):
+    with _writer() as session:
+        session.delete(_one(session, models.Webhook, id, project_id, "Webhook"))
+
+
+def get_webhook_target(id):
+    """The webhook and its function (runtime loaded), unscoped: invoke needs no token."""
+    with _reader() as session:
+        row = session.execute(
+            sa.select(models.Webhook, models.Function)
+            .join(models.Function, models.Function.id == models.Webhook.function_id)
+            .where(models.Webhook.id == id)
+        ).first()
+    if row is None:
+        raise exceptions.NotFound("Webhook", id=id)
+    return row.Webhook, row.Function

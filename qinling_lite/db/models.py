@@ -1,0 +1,98 @@
+"""SQLAlchemy models; the migrations in ``migrations/`` must produce exactly this schema."""
+
+import json
+
+import sqlalchemy as sa
+from oslo_db.sqlalchemy import models as oslo_models
+from oslo_utils import timeutils, uuidutils
+from sqlalchemy import orm
+from sqlalchemy.dialects import mysql
+
+from qinling_lite import status
+
+# MySQL's TEXT holds 64 KiB; inputs (up to the webhook body limit) and logs need more.
+LongText = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+# MySQL's DATETIME drops fractions of a second, which lists are ordered by.
+Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+
+class JsonEncoded(sa.TypeDecorator):
+    """A JSON value stored as text, portable across SQLite, MySQL and PostgreSQL."""
+
+    impl = LongText
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else json.dumps(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
+class Base(orm.DeclarativeBase, oslo_models.ModelBase):
+    """Columns every resource has: a UUID id, its project and timestamps."""
+
+    id = orm.mapped_column(sa.String(36), primary_key=True, default=uuidutils.generate_uuid)
+    project_id = orm.mapped_column(sa.String(80), nullable=False)
+    created_at = orm.mapped_column(Timestamp, default=timeutils.utcnow)
+    updated_at = orm.mapped_column(Timestamp, onupdate=timeutils.utcnow)
+
+    def to_dict(self):
+        return {c.key: getattr(self, c.key) for c in sa.inspect(self).mapper.column_attrs}
+
+
+class Runtime(Base):
+    __tablename__ = "runtimes"
+
+    name = orm.mapped_column(sa.String(255))
+    description = orm.mapped_column(sa.String(255))
+    image = orm.mapped_column(sa.String(255), nullable=False)
+    status = orm.mapped_column(sa.String(32), nullable=False, default=status.CREATING)
+    status_reason = orm.mapped_column(sa.Text)
+    is_public = orm.mapped_column(sa.Boolean, nullable=False, default=True)
+    trusted = orm.mapped_column(sa.Boolean, nullable=False, default=True)
+
+
+class Function(Base):
+    __tablename__ = "functions"
+
+    name = orm.mapped_column(sa.String(255))
+    description = orm.mapped_column(sa.String(255))
+    runtime_id = orm.mapped_column(sa.String(36), sa.ForeignKey("runtimes.id"), index=True)
+    code = orm.mapped_column(JsonEncoded, nullable=False)
+    entry = orm.mapped_column(sa.String(80))
+    cpu = orm.mapped_column(sa.Integer, nullable=False)
+    memory_size = orm.mapped_column(sa.BigInteger, nullable=False)
+    timeout = orm.mapped_column(sa.Integer, nullable=False)
+    count = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    latest_version = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    trust_id = orm.mapped_column(sa.String(80))
+
+    runtime = orm.relationship(Runtime, lazy="joined")
+
+
+class Execution(Base):
+    __tablename__ = "executions"
+    __table_args__ = (
+        sa.Index("executions_project_id_created_at_idx", "project_id", "created_at"),
+        sa.Index("executions_status_updated_at_idx", "status", "updated_at"),
+    )
+
+    function_id = orm.mapped_column(sa.String(36), nullable=False, index=True)
+    function_version = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    function_alias = orm.mapped_column(sa.String(255))
+    description = orm.mapped_column(sa.String(255))
+    sync = orm.mapped_column(sa.Boolean, nullable=False, default=True)
+    input = orm.mapped_column(JsonEncoded)
+    status = orm.mapped_column(sa.String(32), nullable=False, default=status.PENDING)
+    result = orm.mapped_column(JsonEncoded)
+    logs = orm.mapped_column(LongText)
+
+
+class Webhook(Base):
+    __tablename__ = "webhooks"
+
+    function_id = orm.mapped_column(sa.String(36), sa.ForeignKey("functions.id"), index=True)
+    function_version = orm.mapped_column(sa.Integer)
+    function_alias = orm.mapped_column(sa.String(255))
+    description = orm.mapped_column(sa.String(255))
