@@ -1,0 +1,556 @@
+"""Runtime server: the HTTP server that runs inside every worker.
+
+It loads one function package, pre-imports the user code once, then runs each
+execution in a forked child of this warm process, with resource limits.
+
+It must only import the standard library: it runs as ``python3 -I -S server.py``
+in a sandbox where nothing else is importable. It is single-threaded on purpose,
+because executions are forked from this process: one execution at a time.
+"""
+
+import argparse
+import contextlib
+import http.server
+import importlib
+import io
+import json
+import math
+import os
+import resource
+import select
+import shutil
+import signal
+import socketserver
+import sys
+import tempfile
+import time
+import traceback
+import urllib.parse
+import zipfile
+
+MIB = 1024 * 1024
+MAX_BODY_BYTES = 64 * MIB
+REPORT_READ_BYTES = 64 * 1024
+TIMEOUT_OUTPUT = "Function execution timeout."
+NO_RESULT_OUTPUT = "Function exited without returning a result."
+RESOURCE_OUTPUT = "Function execution failed because of too much resource consumption."
+MEMORY_OUTPUT = "Function execution failed: memory limit of %d bytes exceeded."
+EXECUTE_FIELDS = {
+    "execution_id": str,
+    "input": dict,
+    "timeout": (int, float),
+    "memory_size": int,
+    "cpu": int,
+    "context": dict,
+}
+
+
+class HTTPError(Exception):
+    """An error answered to the client as ``{"error": message}``."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Terminate(BaseException):
+    """Raised by the SIGTERM handler to stop the server."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminate
+
+
+# --- package loading ---------------------------------------------------------
+
+
+def _parse_load_query(query):
+    """Return (function_id, version, module name, attribute name) from /load's query."""
+    params = urllib.parse.parse_qs(query, keep_blank_values=True)
+    values = {}
+    for name in ("function_id", "version", "entry"):
+        found = params.get(name, [])
+        if len(found) != 1 or not found[0]:
+            raise HTTPError(400, f"query parameter {name!r} is required exactly once")
+        values[name] = found[0]
+    try:
+        version = int(values["version"])
+    except ValueError:
+        raise HTTPError(400, "query parameter 'version' must be an integer") from None
+    module, _, attribute = values["entry"].rpartition(".")
+    if not module or not attribute:
+        raise HTTPError(400, "entry must look like 'module.function'")
+    return values["function_id"], version, module, attribute
+
+
+def _extract_package(package, dest):
+    """Extract the zip bytes into a fresh ``dest``, refusing members that escape it."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(package)) as archive:
+            root = os.path.realpath(dest)
+            for name in archive.namelist():
+                target = os.path.normpath(os.path.join(root, name))
+                if os.path.commonpath([root, target]) != root:
+                    raise HTTPError(400, f"unsafe path in package: {name!r}")
+            shutil.rmtree(dest, ignore_errors=True)
+            archive.extractall(dest)
+    except (zipfile.BadZipFile, NotImplementedError) as exc:
+        raise HTTPError(400, f"package is not a valid zip file: {exc}") from None
+
+
+def _import_entry(module, attribute):
+    """Import the entry function; return (function, None) or (None, error text)."""
+    try:
+        func = getattr(importlib.import_module(module), attribute)
+    except (Exception, SystemExit) as exc:
+        return None, "".join(traceback.format_exception_only(exc)).strip()
+    if not callable(func):
+        return None, f"{module}.{attribute} is not callable"
+    return func, None
+
+
+@contextlib.contextmanager
+def _output_redirected_to(fd):
+    """Point file descriptors 1 and 2 at ``fd`` for the duration of the block."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+def _read_log(fd, max_bytes):
+    """Return what was written to the file ``fd``, truncated to ``max_bytes``."""
+    data = os.pread(fd, max_bytes + 1, 0)
+    text = data[:max_bytes].decode("utf-8", errors="replace")
+    if text and not text.endswith("\n"):
+        text += "\n"
+    if len(data) > max_bytes:
+        text += "... log truncated ...\n"
+    return text
+
+
+# --- executions ---------------------------------------------------------------
+
+
+def _parse_execute(body):
+    """Return the validated /execute request."""
+    try:
+        request = json.loads(body)
+    except ValueError:
+        raise HTTPError(400, "body is not valid JSON") from None
+    if not isinstance(request, dict):
+        raise HTTPError(400, "body must be a JSON object")
+    for name, kind in EXECUTE_FIELDS.items():
+        value = request.get(name)
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise HTTPError(400, f"field {name!r} is missing or has a wrong type")
+    if not (math.isfinite(request["timeout"]) and request["timeout"] > 0):
+        raise HTTPError(400, "field 'timeout' must be a positive number")
+    if request["memory_size"] <= 0:
+        raise HTTPError(400, "field 'memory_size' must be positive")
+    return request
+
+
+def _vm_size():
+    """Return this process's virtual memory size in bytes."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("VmSize not found in /proc/self/status")
+
+
+def _limit_resources(timeout, memory_size):
+    """Lower this process's rlimits for one execution (hard limits are never raised)."""
+    limits = {
+        resource.RLIMIT_AS: _vm_size() + memory_size,
+        resource.RLIMIT_CPU: math.ceil(timeout) + 1,
+        resource.RLIMIT_FSIZE: 64 * MIB,
+        resource.RLIMIT_NOFILE: 1024,
+        resource.RLIMIT_CORE: 0,
+    }
+    for which, wanted in limits.items():
+        hard = resource.getrlimit(which)[1]
+        value = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+        resource.setrlimit(which, (value, value))
+
+
+def _redirect_child_output(log_fd):
+    """Send fds 1 and 2 and sys.stdout/sys.stderr to the execution's log file."""
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        stream = open(
+            fd, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False
+        )
+        setattr(sys, name, stream)
+
+
+def _report(success, output):
+    """Return the child's report line; an output that is not JSON becomes its str()."""
+    try:
+        text = json.dumps({"success": success, "output": output}, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        text = json.dumps({"success": success, "output": str(output)})
+    return text.encode() + b"\n"
+
+
+def _call(func, request):
+    """Call the function as the request says; return the report line."""
+    kwargs = dict(request["input"])
+    args = (kwargs.pop("__function_input"),) if "__function_input" in kwargs else ()
+    kwargs["context"] = {
+        "os_session": None,
+        "execution_id": request["execution_id"],
+        **request["context"],
+    }
+    try:
+        return _report(True, func(*args, **kwargs))
+    except MemoryError:
+        pass  # Leaving the except clause frees the traceback and what it holds.
+    except BaseException as exc:
+        return _report(False, str(exc) or type(exc).__name__)
+    return _report(False, MEMORY_OUTPUT % request["memory_size"])
+
+
+def _write_all(fd, data):
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _run_child(func, request, log_fd, report_fd, server_fds):
+    """Body of the forked child: run the function and report. Never returns.
+
+    ``server_fds`` are the server's descriptors, closed so user code cannot use them.
+    """
+    status = 1
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.setsid()
+        for fd in server_fds:
+            os.close(fd)
+        _limit_resources(request["timeout"], request["memory_size"])
+        _redirect_child_output(log_fd)
+        report = _call(func, request)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        _write_all(report_fd, report)
+        status = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(status)
+
+
+def _drain(fd, chunks):
+    """Append what non-blocking ``fd`` has to read now; return False at end of file."""
+    while True:
+        try:
+            data = os.read(fd, REPORT_READ_BYTES)
+        except BlockingIOError:
+            return True
+        if not data:
+            return False
+        chunks.append(data)
+
+
+def _wait_child(pid, report_fd, deadline):
+    """Collect the child's report until it exits or the deadline passes.
+
+    The child's process group is then killed and the child reaped, always.
+    Return (report bytes, timed out, wait status, end time).
+    """
+    chunks = []
+    exited = False
+    try:
+        pidfd = os.pidfd_open(pid)
+        try:
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+            poller.register(report_fd, select.POLLIN)
+            while not exited and (remaining := deadline - time.monotonic()) > 0:
+                for fd, _ in poller.poll(min(remaining, 3600.0) * 1000):
+                    if fd == pidfd:
+                        exited = True
+                    elif not _drain(report_fd, chunks):
+                        poller.unregister(report_fd)
+            ended = time.monotonic()
+        finally:
+            os.close(pidfd)
+    finally:
+        # Killed before it is reaped, so the group id cannot have been reused.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    _drain(report_fd, chunks)
+    return b"".join(chunks), not exited, status, ended
+
+
+def _parse_report(data):
+    """Return (success, output) from the child's report line, or None without one."""
+    line, newline, _ = data.partition(b"\n")
+    if not newline:
+        return None
+    try:
+        report = json.loads(line)
+        return bool(report["success"]), report["output"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _failure_output(timed_out, status):
+    """Explain an execution that ended without a report."""
+    if timed_out:
+        return TIMEOUT_OUTPUT
+    if os.waitstatus_to_exitcode(status) == 0:
+        return NO_RESULT_OUTPUT
+    return RESOURCE_OUTPUT
+
+
+# --- worker state -------------------------------------------------------------
+
+
+class Worker:
+    """The one function this worker serves, and how to run it."""
+
+    def __init__(self, workdir, max_log_bytes):
+        self.workdir = workdir
+        self.max_log_bytes = max_log_bytes
+        self.function_id = None
+        self.version = None
+        self.func = None
+        self.load_error = None
+        self.load_logs = ""
+
+    def ping(self):
+        return {"status": "ok", "function_id": self.function_id, "version": self.version}
+
+    def load(self, query, package):
+        """Extract the package and import its entry; import errors are remembered."""
+        function_id, version, module, attribute = _parse_load_query(query)
+        if self.function_id is not None:
+            if (function_id, version) != (self.function_id, self.version):
+                raise HTTPError(409, f"worker already has function {self.function_id}")
+            return {"loaded": True, "error": self.load_error}
+        package_dir = os.path.join(self.workdir, "package")
+        _extract_package(package, package_dir)
+        sys.path.insert(0, package_dir)
+        with tempfile.TemporaryFile(dir=self.workdir) as log:
+            with _output_redirected_to(log.fileno()):
+                self.func, self.load_error = _import_entry(module, attribute)
+            if self.load_error is not None:
+                self.load_logs = _read_log(log.fileno(), self.max_log_bytes)
+        self.function_id, self.version = function_id, version
+        return {"loaded": True, "error": self.load_error}
+
+    def execute(self, body, server_fds):
+        """Run one execution in a forked child; return the answer."""
+        if self.function_id is None:
+            raise HTTPError(409, "no function loaded")
+        request = _parse_execute(body)
+        if self.load_error is not None:
+            return {
+                "success": False,
+                "output": self.load_error,
+                "duration": 0.0,
+                "logs": self.load_logs,
+            }
+        log_fd, log_path = tempfile.mkstemp(dir=self.workdir, suffix=".log")
+        os.unlink(log_path)
+        report_fd, child_report_fd = os.pipe()
+        try:
+            os.set_blocking(report_fd, False)
+            started = time.monotonic()
+            try:
+                pid = os.fork()
+                if pid == 0:
+                    server_fds = (report_fd, *server_fds)
+                    _run_child(self.func, request, log_fd, child_report_fd, server_fds)
+            finally:
+                os.close(child_report_fd)  # Only the parent gets here.
+            data, timed_out, status, ended = _wait_child(
+                pid, report_fd, started + request["timeout"]
+            )
+            printed = _read_log(log_fd, self.max_log_bytes)
+        finally:
+            os.close(report_fd)
+            os.close(log_fd)
+        success, output = _parse_report(data) or (False, _failure_output(timed_out, status))
+        execution_id = request["execution_id"]
+        return {
+            "output": output,
+            "duration": round(ended - started, 3),
+            "success": success,
+            "logs": f"Start execution: {execution_id}\n{printed}"
+            f"Finished execution: {execution_id}\n",
+        }
+
+
+# --- HTTP ---------------------------------------------------------------------
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """JSON protocol: GET /ping, POST /load, POST /execute."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "qinling-runtime"
+    routes = {
+        "/ping": ("GET", "_ping"),
+        "/load": ("POST", "_load"),
+        "/execute": ("POST", "_execute"),
+    }
+
+    def setup(self):
+        self.timeout = self.server.idle_timeout
+        super().setup()
+
+    def log_message(self, format, *args):
+        """Stay quiet: idle keep-alive timeouts are normal; crashes go to handle_error."""
+
+    def _dispatch(self):
+        url = urllib.parse.urlsplit(self.path)
+        try:
+            body = self._read_body()
+            if url.path not in self.routes:
+                raise HTTPError(404, "not found")
+            method, handler = self.routes[url.path]
+            if self.command != method:
+                raise HTTPError(405, "method not allowed")
+            status, answer = 200, getattr(self, handler)(url.query, body)
+        except HTTPError as exc:
+            status, answer = exc.status, {"error": exc.message}
+        except Exception as exc:
+            traceback.print_exc()
+            status, answer = 500, {"error": f"internal error: {exc}"}
+        self._send_json(status, answer)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch  # noqa: N815
+
+    def _read_body(self):
+        """Read exactly Content-Length bytes; errors close the connection."""
+        if "Transfer-Encoding" in self.headers:
+            self.close_connection = True
+            raise HTTPError(411, "Content-Length is required")
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            raise HTTPError(400, "invalid Content-Length")
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            raise HTTPError(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        body = self.rfile.read(length)
+        if len(body) != length:
+            self.close_connection = True
+            raise HTTPError(400, "incomplete body")
+        return body
+
+    def _send_json(self, status, answer):
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _ping(self, query, body):
+        return self.server.worker.ping()
+
+    def _load(self, query, body):
+        return self.server.worker.load(query, body)
+
+    def _execute(self, query, body):
+        return self.server.worker.execute(body, (self.server.fileno(), self.connection.fileno()))
+
+
+class _ServerMixin:
+    """Settings shared by the Unix and TCP servers."""
+
+    request_queue_size = 64
+
+    def handle_error(self, request, client_address):
+        """Print the traceback of a failed request, unless the client just went away."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            traceback.print_exc()
+
+
+class UnixServer(_ServerMixin, socketserver.UnixStreamServer):
+    """Single-threaded HTTP server on a Unix socket that anyone may connect to.
+
+    The socket is bound under a temporary name and renamed to its path (replacing
+    any stale file) once listening, so a client can connect as soon as it exists.
+    """
+
+    def server_bind(self):
+        self.socket_path = self.server_address
+        self.server_address = f"{self.socket_path}.tmp"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.server_address)
+        super().server_bind()
+        os.chmod(self.server_address, 0o666)  # noqa: S103
+
+    def server_activate(self):
+        super().server_activate()
+        os.rename(self.server_address, self.socket_path)
+
+
+class TCPServer(_ServerMixin, socketserver.TCPServer):
+    """Single-threaded HTTP server on TCP."""
+
+    allow_reuse_address = True
+
+
+def _parse_args(argv):
+    parser = argparse.ArgumentParser(description="qinling-lite runtime server")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--unix-socket", help="path of the Unix socket to listen on")
+    where.add_argument("--host", help="address to listen on (with --port)")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--idle-timeout", type=float, default=2.0)
+    parser.add_argument("--max-log-bytes", type=int, default=MIB)
+    args = parser.parse_args(argv)
+    if (args.host is None) != (args.port is None):
+        parser.error("--host and --port go together")
+    return args
+
+
+def main(argv=None):
+    args = _parse_args(argv)
+    os.makedirs(args.workdir, exist_ok=True)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if args.unix_socket:
+        server = UnixServer(args.unix_socket, Handler)
+    else:
+        server = TCPServer((args.host, args.port), Handler)
+    server.worker = Worker(args.workdir, args.max_log_bytes)
+    server.idle_timeout = args.idle_timeout
+    try:
+        server.serve_forever()
+    except Terminate:
+        pass
+    finally:
+        server.server_close()
+        if args.unix_socket:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(args.unix_socket)
+
+
+if __name__ == "__main__":
+    main()
