@@ -1,0 +1,72 @@
+"""The interface between the engine and the places where function workers run."""
+
+import abc
+import contextlib
+import dataclasses
+from collections.abc import Callable
+from typing import Protocol
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionSpec:
+    """What a worker needs to serve one version of a function."""
+
+    function_id: str
+    version: int
+    runtime_id: str
+    entry: str
+    package_md5: str
+    cpu: int
+    memory_size: int
+    timeout: int
+
+
+class Worker(Protocol):
+    """A runtime server bound to one function version."""
+
+    name: str
+
+    def execute(self, payload: dict, timeout: float) -> dict:
+        """POST /execute; the runtime server's answer. Raises WorkerError on transport failure."""
+
+
+class Orchestrator(abc.ABC):
+    """Keeps pools of pre-warmed workers per runtime and binds workers to functions."""
+
+    @abc.abstractmethod
+    def create_pool(self, runtime_id: str, image: str) -> None:
+        """Start the runtime's pool and block until it is warm; OrchestratorError on failure."""
+
+    @abc.abstractmethod
+    def delete_pool(self, runtime_id: str) -> None:
+        """Kill every worker of the runtime, in the pool and bound to functions."""
+
+    @abc.abstractmethod
+    def get_pool(self, runtime_id: str) -> dict:
+        """``{"total": workers of the runtime, "available": unbound ones}``."""
+
+    @abc.abstractmethod
+    def worker(
+        self, spec: FunctionSpec, package: Callable[[], bytes], wait: float
+    ) -> contextlib.AbstractContextManager[Worker]:
+        """Context manager yielding a worker bound to ``spec``, loading ``package()`` if new.
+
+        Raises NoWorkerAvailable when none is free within ``wait`` seconds. A worker whose
+        execute raised WorkerError is discarded on exit instead of being kept warm.
+        """
+
+    @abc.abstractmethod
+    def release_function(self, function_id: str, version: int | None = None) -> None:
+        """Discard the workers bound to the function version (all versions if None)."""
+
+    @abc.abstractmethod
+    def list_workers(self, function_id: str, version: int = 0) -> list[str]:
+        """Names of the workers bound to the function version."""
+
+    @abc.abstractmethod
+    def expire_idle(self, max_idle: float) -> None:
+        """Discard bound workers that have been idle longer than ``max_idle`` seconds."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Kill every worker (process shutdown)."""

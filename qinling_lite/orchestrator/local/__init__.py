@@ -1,0 +1,1 @@
+"""The local orchestrator: runtime servers as sandboxed processes on the engine's host."""

@@ -1,0 +1,231 @@
+"""Fixtures for orchestrator tests: real runtime server processes, in each sandbox mode.
+
+The bwrap variants run when bubblewrap is installed or ``QINLING_LITE_REQUIRE_BWRAP=1``;
+with that variable set and no bwrap, they fail.
+"""
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+import pytest
+
+from qinling_lite import config, orchestrator
+from qinling_lite.orchestrator import base
+from qinling_lite.orchestrator.local import sandbox as local_sandbox
+
+CONF = config.CONF
+MIB = 1024 * 1024
+REQUIRE_BWRAP = os.environ.get("QINLING_LITE_REQUIRE_BWRAP") == "1"
+SANDBOXES = ["none"] + (["bwrap"] if REQUIRE_BWRAP or shutil.which("bwrap") else [])
+
+HELLO_WORLD = "def main(name='World', **kwargs):\n    return 'Hello, %s' % name\n"
+SLEEPER = """import time
+
+
+def main(seconds=0, **kwargs):
+    time.sleep(seconds)
+    return 'slept'
+"""
+
+
+def make_zip(files):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def spec(function_id="f1", version=0, runtime_id="rt", entry="hello_world.main", md5="md5-1"):
+    return base.FunctionSpec(
+        function_id=function_id,
+        version=version,
+        runtime_id=runtime_id,
+        entry=entry,
+        package_md5=md5,
+        cpu=100,
+        memory_size=32 * MIB,
+        timeout=5,
+    )
+
+
+def payload(execution_id="e1", timeout=5, **inputs):
+    return {
+        "execution_id": execution_id,
+        "input": inputs,
+        "timeout": timeout,
+        "memory_size": 32 * MIB,
+        "cpu": 100,
+        "context": {},
+    }
+
+
+class Package:
+    """A package callable that counts its calls."""
+
+    def __init__(self, files):
+        self.data = make_zip(files)
+        self.calls = 0
+
+    def __call__(self):
+        self.calls += 1
+        return self.data
+
+
+def wait_for(predicate, timeout=10, interval=0.01):
+    """Poll until ``predicate()`` is truthy; return its last value."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()) and time.monotonic() < deadline:
+        time.sleep(interval)
+    return value
+
+
+def _proc_pids():
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError:
+        return b""
+
+
+def processes_using(work_dir, name=None):
+    """Pids of the processes whose command line names ``work_dir`` (or worker ``name`` in it)."""
+    pattern = re.escape(os.fsencode(work_dir))
+    if name:
+        pattern += rb"/[^/]+/" + re.escape(name.encode()) + rb"[/\0]"
+    return [pid for pid in _proc_pids() if re.search(pattern, _read(f"/proc/{pid}/cmdline"))]
+
+
+def worker_pids(work_dir):
+    """``{worker name: pid}`` of this process's worker children, from /proc."""
+    pattern = re.compile(re.escape(os.fsencode(work_dir)) + rb"/[^/]+/([^/\0]+)")
+    found = {}
+    for pid in _proc_pids():
+        stat = _read(f"/proc/{pid}/stat").rpartition(b")")[2].split()
+        if stat and int(stat[1]) == os.getpid():
+            match = pattern.search(_read(f"/proc/{pid}/cmdline"))
+            if match:
+                found[match.group(1).decode()] = pid
+    return found
+
+
+def descendants(pid):
+    """``pid`` and all processes below it."""
+    parents = {}
+    for other in _proc_pids():
+        stat = _read(f"/proc/{other}/stat").rpartition(b")")[2].split()
+        if stat:
+            parents.setdefault(int(stat[1]), []).append(other)
+    found, todo = [], [pid]
+    while todo:
+        found.append(current := todo.pop())
+        todo += parents.get(current, [])
+    return found
+
+
+def _runs_as_nobody(python):
+    try:
+        subprocess.run(
+            [python, "-I", "-S", "-c", "pass"],
+            user=local_sandbox.NOBODY,
+            group=local_sandbox.NOBODY,
+            extra_groups=[],
+            check=True,
+            capture_output=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return False
+    return True
+
+
+def python_for(sandbox):
+    """An interpreter for the sandbox: as root without bwrap, one that nobody can run."""
+    default = local_sandbox.default_python()
+    if sandbox == "bwrap" or os.geteuid() != 0 or _runs_as_nobody(default):
+        return default
+    name = "python{}.{}".format(*sys.version_info[:2])
+    for directory in os.defpath.split(os.pathsep):
+        candidate = shutil.which(name, path=directory)
+        if candidate and _runs_as_nobody(candidate):
+            return candidate
+    pytest.fail(f"No {name} that uid {local_sandbox.NOBODY} may run (tried {default}).")
+
+
+@pytest.fixture
+def override():
+    """``override(group, name=value, ...)`` sets CONF options until the test ends."""
+    done = []
+
+    def set_options(group, **values):
+        for name, value in values.items():
+            CONF.set_override(name, value, group)
+            done.append((name, group))
+
+    yield set_options
+    for name, group in done:
+        CONF.clear_override(name, group)
+
+
+@pytest.fixture
+def work_dir():
+    """A short directory (Unix socket paths are short) that workers as nobody can reach."""
+    path = tempfile.mkdtemp(prefix="ql-")
+    os.chmod(path, 0o711)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(params=SANDBOXES)
+def sandbox(request):
+    if request.param == "bwrap" and not shutil.which("bwrap"):
+        pytest.fail("QINLING_LITE_REQUIRE_BWRAP=1 but bubblewrap (bwrap) is not installed.")
+    return request.param
+
+
+@pytest.fixture
+def conf(override, work_dir, sandbox):
+    """CONF for a local orchestrator in ``sandbox`` mode, its state under ``work_dir``."""
+    override(None, state_path=work_dir)
+    override(
+        "local_orchestrator",
+        sandbox=sandbox,
+        python=python_for(sandbox),
+        work_dir=os.path.join(work_dir, "w"),
+        pool_size=2,
+        max_workers_per_function=2,
+        worker_start_timeout=10,
+    )
+    return CONF
+
+
+@pytest.fixture
+def make_orchestrator(conf):
+    """Build orchestrators from CONF (after any further overrides); stopped at the end."""
+    built = []
+
+    def make():
+        built.append(orchestrator.load(conf))
+        return built[-1]
+
+    yield make
+    for orch in built:
+        orch.stop()
+
+
+@pytest.fixture
+def orch(make_orchestrator):
+    """A local orchestrator with a warm pool for runtime ``rt``."""
+    orch = make_orchestrator()
+    orch.create_pool("rt", "python3")
+    return orch

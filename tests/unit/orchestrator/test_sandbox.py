@@ -1,0 +1,167 @@
+"""What user code sees and may do in a local worker, and how workers start and end."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from qinling_lite import config, exceptions, orchestrator
+from qinling_lite.orchestrator.local import sandbox as local_sandbox
+from tests.unit.orchestrator.conftest import (
+    SANDBOXES,
+    Package,
+    payload,
+    processes_using,
+    spec,
+    wait_for,
+    worker_pids,
+)
+
+PROBE = textwrap.dedent(
+    """\
+    import os, socket
+
+    def readable(path):
+        try:
+            with open(path, 'rb'):
+                return True
+        except OSError:
+            return False
+
+    def importable(name):
+        try:
+            __import__(name)
+            return True
+        except ImportError:
+            return False
+
+    def main(paths, modules, **kwargs):
+        with open('/proc/self/status') as status:
+            caps = [line.split()[1] for line in status if line.startswith('CapEff')]
+        return {
+            'uid': os.getuid(),
+            'gid': os.getgid(),
+            'cap_eff': caps[0],
+            'interfaces': [name for _, name in socket.if_nameindex()],
+            'readable': {path: readable(path) for path in paths},
+            'exists': {path: os.path.exists(path) for path in paths},
+            'importable': {name: importable(name) for name in modules},
+        }
+    """
+)
+
+
+def probe(orch, paths=(), modules=()):
+    with orch.worker(spec(entry="probe.main"), Package({"probe.py": PROBE}), wait=5) as worker:
+        answer = worker.execute(payload(paths=list(paths), modules=list(modules)), timeout=10)
+    assert answer["success"] is True, answer
+    return answer["output"]
+
+
+@pytest.mark.parametrize("sandbox", [s for s in SANDBOXES if s == "bwrap"], indirect=True)
+def test_bwrap_hides_the_host(orch, work_dir):
+    secret = os.path.join(work_dir, "secret.conf")
+    with open(secret, "w") as file:
+        file.write("password")
+    control_plane = os.path.dirname(os.path.abspath(config.__file__))
+    paths = [
+        "/etc/hostname",
+        "/etc/passwd",
+        secret,  # the state directory: config, database, other workers
+        os.path.join(control_plane, "config.py"),
+        os.path.join(sys.prefix, "pyvenv.cfg"),
+    ]
+    seen = probe(orch, paths, ["qinling_lite", "oslo_config"])
+    assert seen["exists"] == dict.fromkeys(paths, False)
+    assert seen["importable"] == {"qinling_lite": False, "oslo_config": False}
+    assert (seen["uid"], seen["gid"]) == (65534, 65534)
+    assert int(seen["cap_eff"], 16) == 0
+    assert seen["interfaces"] == ["lo"]
+
+
+@pytest.mark.parametrize("sandbox", ["none"], indirect=True)
+def test_none_runs_as_nobody_when_root(orch):
+    seen = probe(orch)
+    if os.geteuid() == 0:
+        assert (seen["uid"], seen["gid"]) == (65534, 65534)
+    else:
+        assert (seen["uid"], seen["gid"]) == (os.getuid(), os.getgid())
+
+
+def test_worker_rlimits(orch, conf):
+    pid = next(iter(worker_pids(conf.local_orchestrator.work_dir).values()))
+    with open(f"/proc/{pid}/limits") as file:
+        limits = {line[:26].strip(): line[26:].split()[:2] for line in file}
+    address_space = conf.resource_limits.max_memory + local_sandbox.ADDRESS_SPACE_HEADROOM
+    assert limits["Max address space"] == [str(address_space)] * 2
+    assert limits["Max core file size"] == ["0", "0"]
+    assert limits["Max open files"] == [str(local_sandbox.NOFILE)] * 2
+
+
+def test_workers_die_with_the_control_plane(conf):
+    """A control plane killed with SIGKILL takes its workers along."""
+    opts = conf.local_orchestrator
+    options = {name: opts[name] for name in ("sandbox", "python", "work_dir", "pool_size")}
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from qinling_lite import config, orchestrator
+        for name, value in {options!r}.items():
+            config.CONF.set_override(name, value, "local_orchestrator")
+        orchestrator.load(config.CONF).create_pool("rt", "python3")
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(config.__file__)))
+    process = subprocess.run([sys.executable, "-c", script], cwd=root)
+    assert process.returncode == -signal.SIGKILL
+    assert wait_for(lambda: processes_using(opts.work_dir) == [])
+
+
+def test_bad_interpreter_fails_create_pool(override, make_orchestrator, conf):
+    override("local_orchestrator", python="/nonexistent/python3")
+    orch = make_orchestrator()
+    with pytest.raises(exceptions.OrchestratorError, match="/nonexistent/python3"):
+        orch.create_pool("rt", "python3")
+    assert orch.get_pool("rt") == {"total": 0, "available": 0}
+    assert processes_using(conf.local_orchestrator.work_dir) == []
+
+
+@pytest.mark.parametrize("sandbox", ["none"], indirect=True)
+def test_bwrap_missing_fails_create_pool(override, monkeypatch, make_orchestrator, tmp_path):
+    override("local_orchestrator", sandbox="bwrap")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    orch = make_orchestrator()
+    with pytest.raises(exceptions.OrchestratorError, match="no bwrap on PATH"):
+        orch.create_pool("rt", "python3")
+
+
+@pytest.mark.parametrize("sandbox", ["none"], indirect=True)
+def test_auto_without_bwrap_falls_back_to_none(override, monkeypatch, make_orchestrator, tmp_path):
+    override("local_orchestrator", sandbox="auto")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    orch = make_orchestrator()
+    orch.create_pool("rt", "python3")
+    assert probe(orch)["interfaces"] != []
+
+
+def test_stale_worker_dirs_are_removed(make_orchestrator, conf):
+    root = conf.local_orchestrator.work_dir
+    make_orchestrator()
+    live = set(os.listdir(root))
+    os.makedirs(os.path.join(root, "crashed1", "w0rker00"))
+    open(os.path.join(root, "crashed1", ".lock"), "w").close()
+    os.makedirs(os.path.join(root, "halfmade"))
+    make_orchestrator()
+    left = set(os.listdir(root))
+    assert live < left
+    assert not left & {"crashed1", "halfmade"}
+
+
+def test_too_long_work_dir_is_refused(override, work_dir):
+    override("local_orchestrator", work_dir=os.path.join(work_dir, "x" * 100))
+    with pytest.raises(exceptions.OrchestratorError, match="too long"):
+        orchestrator.load(config.CONF)
