@@ -1,0 +1,83 @@
+"""Running one execution: claim it, get a worker, run it, record the one outcome."""
+
+import time
+
+from oslo_log import log as logging
+
+from qinling_lite import exceptions, status
+from qinling_lite.db import api as db_api
+from qinling_lite.orchestrator import base as orchestrator_base
+
+LOG = logging.getLogger(__name__)
+
+# Seconds a worker may take beyond the function timeout before it is declared hung;
+# the runtime server itself stops the function at its timeout.
+WORKER_MARGIN = 2.0
+
+
+class ExecutionRunner:
+    def __init__(self, orchestrator, storage, worker_wait):
+        self._orchestrator = orchestrator
+        self._storage = storage
+        self._worker_wait = worker_wait
+
+    def run(self, execution_id):
+        """Run a pending execution; return its final state, or None if another engine has it."""
+        claimed = db_api.claim_execution(execution_id)
+        if claimed is None:
+            return None
+        execution, function = claimed
+        started = time.monotonic()
+        try:
+            outcome, result, logs = self._execute(execution, function)
+        except exceptions.QinlingLiteError as e:
+            LOG.warning("Execution %s could not run: %s", execution_id, e)
+            outcome, result, logs = _error_outcome(e), _result(started, e.message), ""
+        except Exception:
+            LOG.exception("Execution %s failed in the engine", execution_id)
+            outcome, result, logs = status.ERROR, _result(started, "Internal service error."), ""
+        db_api.finish_execution(execution_id, outcome, result, logs)
+        return {"status": outcome, "result": result}
+
+    def _execute(self, execution, function):
+        """Return (status, result, logs) of a worker run; raise for engine-side failures."""
+        if function is None:
+            raise exceptions.NotFound("Function", id=execution.function_id)
+        md5 = function.code["md5sum"]
+        spec = orchestrator_base.FunctionSpec(
+            function_id=function.id,
+            version=execution.function_version,
+            runtime_id=function.runtime_id,
+            entry=function.entry,
+            package_md5=md5,
+            cpu=function.cpu,
+            memory_size=function.memory_size,
+            timeout=function.timeout,
+        )
+        payload = {
+            "execution_id": execution.id,
+            "input": execution.input or {},
+            "timeout": function.timeout,
+            "memory_size": function.memory_size,
+            "cpu": function.cpu,
+            "context": {"function_id": function.id, "project_id": function.project_id},
+        }
+
+        def package():
+            return self._storage.read(
+                function.project_id, function.id, md5, execution.function_version
+            )
+
+        with self._orchestrator.worker(spec, package, wait=self._worker_wait) as worker:
+            reply = worker.execute(payload, timeout=function.timeout + WORKER_MARGIN)
+        outcome = status.SUCCESS if reply.get("success") else status.FAILED
+        return outcome, {"duration": reply["duration"], "output": reply["output"]}, reply["logs"]
+
+
+def _result(started, output):
+    return {"duration": round(time.monotonic() - started, 3), "output": output}
+
+
+def _error_outcome(error):
+    """A worker that broke mid-run failed the function; anything else is our error."""
+    return status.FAILED if isinstance(error, exceptions.WorkerError) else status.ERROR

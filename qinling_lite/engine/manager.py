@@ -1,0 +1,47 @@
+"""The engine's RPC endpoint: what the API asks of an engine (see ``qinling_lite.rpc``)."""
+
+from oslo_log import log as logging
+
+from qinling_lite import exceptions, rpc, status
+from qinling_lite.db import api as db_api
+
+LOG = logging.getLogger(__name__)
+
+
+class EngineManager:
+    target = rpc.endpoint_target()
+
+    def __init__(self, orchestrator, runner):
+        self._orchestrator = orchestrator
+        self._runner = runner
+
+    def create_execution(self, ctxt, execution_id):
+        return self._runner.run(execution_id)
+
+    def create_runtime(self, ctxt, runtime_id):
+        try:
+            runtime = db_api.get_runtime(runtime_id)
+        except exceptions.NotFound:
+            LOG.warning("Runtime %s vanished before its pool was created", runtime_id)
+            return
+        self.start_pool(runtime)
+
+    def start_pool(self, runtime):
+        """Create the runtime's worker pool and record whether it is available."""
+        try:
+            self._orchestrator.create_pool(runtime.id, runtime.image)
+        except exceptions.OrchestratorError as e:
+            LOG.error("Runtime %s is unusable: %s", runtime.id, e)
+            db_api.set_runtime_status(runtime.id, status.ERROR, str(e))
+        else:
+            db_api.set_runtime_status(runtime.id, status.AVAILABLE)
+
+    def delete_runtime(self, ctxt, runtime_id):
+        self._orchestrator.delete_pool(runtime_id)
+        db_api.delete_runtime(runtime_id)
+
+    def get_runtime_pool(self, ctxt, runtime_id):
+        return self._orchestrator.get_pool(runtime_id)
+
+    def release_function(self, ctxt, function_id, version=None):
+        self._orchestrator.release_function(function_id, version)

@@ -1,0 +1,47 @@
+"""An engine: orchestrator, package storage, the RPC endpoint and its periodic work."""
+
+import concurrent.futures
+
+from oslo_log import log as logging
+
+from qinling_lite import orchestrator, status, storage
+from qinling_lite.db import api as db_api
+from qinling_lite.engine import executions, manager, periodic
+
+LOG = logging.getLogger(__name__)
+
+IDLE_CHECK_INTERVAL = 60
+
+
+class EngineService:
+    """Everything one engine process runs, without the transport that feeds it."""
+
+    def __init__(self, conf):
+        self._conf = conf
+        self.orchestrator = orchestrator.load(conf)
+        runner = executions.ExecutionRunner(
+            self.orchestrator, storage.load(conf), conf.engine.worker_wait
+        )
+        self.manager = manager.EngineManager(self.orchestrator, runner)
+        self.executor = concurrent.futures.ThreadPoolExecutor(
+            conf.engine.execution_threads, thread_name_prefix="engine"
+        )
+        self._periodic = [
+            periodic.PeriodicTask(IDLE_CHECK_INTERVAL, self._expire_idle_workers),
+        ]
+
+    def start(self):
+        """Bring the pools of usable runtimes back, then start the periodic work."""
+        for runtime in db_api.list_runtimes_with_status([status.AVAILABLE, status.CREATING]):
+            self.executor.submit(self.manager.start_pool, runtime)
+        for task in self._periodic:
+            task.start()
+
+    def stop(self):
+        for task in self._periodic:
+            task.stop()
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.orchestrator.stop()
+
+    def _expire_idle_workers(self):
+        self.orchestrator.expire_idle(self._conf.engine.worker_idle_expiry)

@@ -1,0 +1,88 @@
+"""Function packages on the local file system, checked for size, md5 and ZIP format.
+
+Layout: ``<file_system_dir>/<project_id>/<function_id>/<version>_<md5>.zip``. A package
+is written to a temporary file, checked, then renamed into place, so a failed upload
+leaves nothing behind.
+"""
+
+import hashlib
+import os
+import shutil
+import tempfile
+import zipfile
+
+from qinling_lite import exceptions
+
+_CHUNK = 64 * 1024
+
+
+class FileSystemStorage:
+    def __init__(self, conf):
+        self.root = conf.storage.file_system_dir
+        self.max_size = conf.storage.max_package_size
+
+    def _dir(self, project_id, function_id):
+        return os.path.join(self.root, project_id, function_id)
+
+    def _path(self, project_id, function_id, version, md5):
+        return os.path.join(self._dir(project_id, function_id), f"{version}_{md5}.zip")
+
+    def store(self, project_id, function_id, stream, md5=None, version=0):
+        """Save a package from a binary file object; return its md5.
+
+        Raises PayloadTooLarge above ``max_package_size``, InputError when the bytes are
+        not a ZIP file or do not match the given ``md5``.
+        """
+        directory = self._dir(project_id, function_id)
+        os.makedirs(directory, exist_ok=True)
+        digest = hashlib.md5(usedforsecurity=False)
+        size = 0
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".new")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(_CHUNK):
+                    size += len(chunk)
+                    if size > self.max_size:
+                        raise exceptions.PayloadTooLarge(self.max_size)
+                    digest.update(chunk)
+                    out.write(chunk)
+            actual = digest.hexdigest()
+            if md5 and md5.lower() != actual:
+                raise exceptions.InputError("Package md5 mismatch.")
+            if not zipfile.is_zipfile(tmp):
+                raise exceptions.InputError("Package is not a valid ZIP package.")
+            os.replace(tmp, self._path(project_id, function_id, version, actual))
+        except BaseException:
+            os.unlink(tmp)
+            self._remove_if_empty(project_id, function_id)
+            raise
+        return actual
+
+    def open(self, project_id, function_id, md5, version=0):
+        """The stored package as an open binary file."""
+        try:
+            return open(self._path(project_id, function_id, version, md5), "rb")  # noqa: SIM115
+        except FileNotFoundError as e:
+            raise exceptions.NotFound("Package", function_id=function_id, version=version) from e
+
+    def read(self, project_id, function_id, md5, version=0):
+        with self.open(project_id, function_id, md5, version) as f:
+            return f.read()
+
+    def delete(self, project_id, function_id, md5, version=0):
+        """Remove one package; a missing one is not an error."""
+        try:
+            os.unlink(self._path(project_id, function_id, version, md5))
+        except FileNotFoundError:
+            pass
+        self._remove_if_empty(project_id, function_id)
+
+    def delete_all(self, project_id, function_id):
+        """Remove every package of a function."""
+        shutil.rmtree(self._dir(project_id, function_id), ignore_errors=True)
+
+    def _remove_if_empty(self, project_id, function_id):
+        try:
+            os.rmdir(self._dir(project_id, function_id))
+        except OSError:
+            pass
