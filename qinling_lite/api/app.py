@@ -1,0 +1,22 @@
+"""The WSGI application: pecan, its hooks, and the JSON error middleware."""
+
+import pecan
+
+from qinling_lite.api import errors, hooks
+from qinling_lite.api.controllers import root
+
+
+def setup_app(conf, engine_client, storage):
+    """Build the API application around an engine client and a package store."""
+    app = pecan.make_app(
+        root.RootController(),
+        hooks=[
+            hooks.RequestBodyHook(conf),
+            hooks.ContextHook(),
+            hooks.ServicesHook(engine_client, storage, conf),
+            hooks.ErrorHook(),
+        ],
+        force_canonical=False,
+        guess_content_type_from_ext=False,
+    )
+    return errors.JsonErrorMiddleware(app)

@@ -1,0 +1,127 @@
+"""``/v1/executions``: run functions, list and show executions, read their logs."""
+
+import json
+
+import pecan
+from oslo_log import log as logging
+from pecan import rest
+from wsme import types as wtypes
+
+from qinling_lite import exceptions, status
+from qinling_lite.api import errors, params, types
+from qinling_lite.db import api as db_api
+
+LOG = logging.getLogger(__name__)
+
+
+def parse_input(raw):
+    """The stored form of an execution input string.
+
+    A JSON object becomes the function's keyword arguments; anything else is passed
+    as one positional argument, as the raw string (Qinling answered 500 for most of
+    these).
+    """
+    if raw is None or raw == "":
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    return value if isinstance(value, dict) else {"__function_input": raw}
+
+
+def start(ctx, engine, function, version, values, sync, timeout_margin):
+    """Record a pending execution of ``function`` and hand it to an engine.
+
+    Shared by executions, webhooks and jobs. The row is committed before the engine
+    hears of it; if the engine cannot be reached the row stays pending and is
+    picked up later. A sync start waits for the outcome and returns the final row.
+    """
+    runtime = function.runtime
+    if runtime is not None and runtime.status != status.AVAILABLE:
+        raise exceptions.RuntimeNotAvailable(runtime.id)
+    execution = db_api.create_execution(
+        {
+            **values,
+            "function_id": function.id,
+            "function_version": version,
+            "project_id": function.project_id,
+            "sync": sync,
+            "status": status.PENDING,
+        }
+    )
+    try:
+        engine.create_execution(
+            ctx, execution.id, sync=sync, timeout=function.timeout + timeout_margin
+        )
+    except Exception:
+        LOG.exception("Execution %s is recorded but no engine took it yet", execution.id)
+    return db_api.get_execution(execution.id) if sync else execution
+
+
+class ExecutionLogController(rest.RestController):
+    @pecan.expose(content_type="text/plain")
+    def get_all(self, execution_id):
+        execution = db_api.get_execution(
+            params.uuid(execution_id), pecan.request.context.project_id
+        )
+        pecan.response.text = execution.logs or ""
+
+
+class ExecutionsController(rest.RestController):
+    log = ExecutionLogController()
+
+    @errors.wsexpose(types.Execution, body=types.Execution, status_code=201)
+    def post(self, body):
+        request = pecan.request
+        ctx = request.context
+        fields = body.to_values()
+        if fields.get("function_alias"):
+            raise exceptions.NotFound("FunctionAlias", name=fields["function_alias"])
+        if not fields.get("function_id"):
+            raise exceptions.InputError("Either function_alias or function_id must be provided.")
+        function = db_api.get_function(fields["function_id"], ctx.project_id)
+        if fields.get("function_version"):
+            raise exceptions.NotFound(
+                "FunctionVersion",
+                function_id=function.id,
+                version_number=fields["function_version"],
+            )
+        values = {"input": parse_input(fields.get("input"))}
+        if fields.get("description"):
+            values["description"] = fields["description"]
+        execution = start(
+            ctx,
+            request.engine,
+            function,
+            0,
+            values,
+            body.sync,
+            request.conf.api.sync_execution_margin,
+        )
+        return types.Execution.from_db(execution)
+
+    @errors.wsexpose(
+        types.Executions, wtypes.text, wtypes.text, wtypes.text, wtypes.text, wtypes.text
+    )
+    def get_all(
+        self, function_id=None, status=None, description=None, all_projects=None, project_id=None
+    ):
+        project, filters = params.list_scope(pecan.request.context, all_projects, project_id)
+        for key, value in (
+            ("function_id", function_id),
+            ("status", status),
+            ("description", description),
+        ):
+            if value:
+                filters[key] = value
+        executions = db_api.list_executions(project, filters)
+        return types.Executions(executions=[types.Execution.from_db(e) for e in executions])
+
+    @errors.wsexpose(types.Execution, types.UUID)
+    def get_one(self, id):
+        return types.Execution.from_db(db_api.get_execution(id, pecan.request.context.project_id))
+
+    @errors.wsexpose(None, types.UUID, status_code=204)
+    def delete(self, id):
+        db_api.delete_execution(id, pecan.request.context.project_id)

@@ -1,0 +1,213 @@
+"""``/v1/functions``: create (multipart), show, download, list, update, delete."""
+
+import json
+import os
+
+import pecan
+import webob
+import webob.static
+from oslo_log import log as logging
+from oslo_utils import uuidutils
+from pecan import rest
+from wsme import types as wtypes
+
+from qinling_lite import exceptions, status
+from qinling_lite.api import errors, params, types
+from qinling_lite.db import api as db_api
+
+LOG = logging.getLogger(__name__)
+
+CREATE_FIELDS = {
+    "code", "package", "runtime_id", "name", "description", "entry", "cpu", "memory_size",
+    "timeout",
+}  # fmt: skip
+# The CLI flattens ``code`` into ``source``/``swift`` on update; they carry nothing.
+UPDATE_FIELDS = (CREATE_FIELDS - {"runtime_id"}) | {"source", "swift"}
+SOURCES = ("package", "swift", "image")
+
+
+def _form(allowed):
+    """Query string plus form fields or the keys of a JSON object body, checked."""
+    request = pecan.request
+    fields = dict(request.GET)
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError as e:
+            raise exceptions.InputError(f"Malformed JSON body: {e}") from e
+        if not isinstance(body, dict):
+            raise exceptions.InputError("The JSON body must be an object.")
+        fields.update(body)
+    else:
+        fields.update(request.POST)
+    unknown = set(fields) - allowed
+    if unknown:
+        raise exceptions.InputError(f"Unknown attribute(s): {', '.join(sorted(unknown))}")
+    return fields
+
+
+def _code(raw):
+    """``code`` as sent: a JSON string (forms, the CLI) or an object (JSON bodies)."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError as e:
+            raise exceptions.InputError(f"code is not valid JSON: {e}") from e
+    if not isinstance(raw, dict):
+        raise exceptions.InputError("code must be a JSON object.")
+    source = raw.get("source")
+    if source not in SOURCES:
+        raise exceptions.InputError(
+            f"Invalid code source specified, available sources: {', '.join(SOURCES)}"
+        )
+    if source != "package":
+        raise exceptions.InputError(f"Code source '{source}' is not supported by this deployment.")
+    md5 = raw.get("md5sum")
+    if md5 is not None and not isinstance(md5, str):
+        raise exceptions.InputError("code.md5sum must be a string.")
+    return raw
+
+
+def _package(fields):
+    part = fields.get("package")
+    if not hasattr(part, "file"):
+        raise exceptions.InputError(
+            "A package function needs its ZIP file as the multipart part 'package'."
+        )
+    return part.file
+
+
+def _limits(fields, conf, current=None):
+    """cpu, memory_size and timeout from the form, defaulted and range-checked."""
+    limits = conf.resource_limits
+    specs = {
+        "cpu": ("cpu", limits.min_cpu, limits.max_cpu, "millicpu", limits.default_cpu),
+        "memory_size": (
+            "memory", limits.min_memory, limits.max_memory, "bytes", limits.default_memory
+        ),
+        "timeout": (
+            "timeout", limits.min_timeout, limits.max_timeout, "seconds", limits.default_timeout
+        ),
+    }  # fmt: skip
+    values = {}
+    for field, (name, low, high, unit, default) in specs.items():
+        if field in fields:
+            values[field] = params.bounded_int(fields[field], name, low, high, unit)
+        elif current is None:
+            values[field] = default
+    return values
+
+
+def _text(fields, name, max_length=255):
+    value = fields[name]
+    if not isinstance(value, str) or len(value) > max_length:
+        raise exceptions.InputError(f"{name} must be a string of at most {max_length} characters.")
+    return value
+
+
+def _entry(fields):
+    entry = _text(fields, "entry", 80)
+    module, dot, func = entry.rpartition(".")
+    if not (dot and module and func):
+        raise exceptions.InputError("entry must be of the form 'module.function'.")
+    return entry
+
+
+def _download(function):
+    """The package as a streamed ZIP, whatever the Accept header says."""
+    md5 = function.code["md5sum"]
+    package = pecan.request.storage.open(function.project_id, function.id, md5)
+    return webob.Response(
+        app_iter=webob.static.FileIter(package),
+        content_type="application/zip",
+        content_length=os.fstat(package.fileno()).st_size,
+        content_disposition=f'attachment; filename="{function.id}.zip"',
+    )
+
+
+class FunctionsController(rest.RestController):
+    @pecan.expose("json")
+    def post(self, **kwargs):
+        request = pecan.request
+        conf = request.conf
+        fields = _form(CREATE_FIELDS)
+        if "code" not in fields:
+            raise exceptions.InputError("Required param is missing. Required: {'code'}")
+        code = _code(fields["code"])
+        runtime_id = fields.get("runtime_id")
+        if not runtime_id:
+            raise exceptions.InputError('"runtime_id" must be specified.')
+        runtime = db_api.get_runtime(
+            params.uuid(runtime_id, "runtime_id"), request.context.project_id
+        )
+        if runtime.status != status.AVAILABLE:
+            raise exceptions.InputError(f"Runtime {runtime.id} is not available.")
+        values = {
+            "id": uuidutils.generate_uuid(),
+            "project_id": request.context.project_id,
+            "runtime_id": runtime.id,
+            "entry": _entry(fields) if "entry" in fields else "main.main",
+            **{k: _text(fields, k) for k in ("name", "description") if k in fields},
+            **_limits(fields, conf),
+        }
+        package = _package(fields)
+        storage = request.storage
+        md5 = storage.store(values["project_id"], values["id"], package, code.get("md5sum"))
+        values["code"] = {"source": "package", "md5sum": md5}
+        try:
+            function = db_api.create_function(values)
+        except Exception:
+            storage.delete_all(values["project_id"], values["id"])
+            raise
+        pecan.response.status = 201
+        return types.function_view(function)
+
+    @errors.wsexpose(types.Functions, wtypes.text, wtypes.text)
+    def get_all(self, all_projects=None, project_id=None):
+        project, filters = params.list_scope(pecan.request.context, all_projects, project_id)
+        functions = db_api.list_functions(project, filters)
+        return types.Functions(functions=[types.Function.from_db(f) for f in functions])
+
+    @pecan.expose("json")
+    def get_one(self, id, **kwargs):
+        function = db_api.get_function(params.uuid(id), pecan.request.context.project_id)
+        if params.boolean(kwargs.get("download"), "download"):
+            return _download(function)
+        return types.function_view(function)
+
+    @pecan.expose("json")
+    def put(self, id, **kwargs):
+        request = pecan.request
+        ctx = request.context
+        function = db_api.get_function(params.uuid(id), ctx.project_id)
+        fields = _form(UPDATE_FIELDS)
+        values = {k: _text(fields, k) for k in ("name", "description") if k in fields}
+        if "entry" in fields:
+            values["entry"] = _entry(fields)
+        values.update(_limits(fields, request.conf, current=function))
+        old_md5 = function.code["md5sum"]
+        if "package" in fields:
+            code = _code(fields["code"]) if "code" in fields else {}
+            md5 = request.storage.store(
+                function.project_id, function.id, _package(fields), code.get("md5sum")
+            )
+            if md5 != old_md5:
+                values["code"] = {"source": "package", "md5sum": md5}
+        try:
+            updated = db_api.update_function(function.id, values, ctx.project_id)
+        except Exception:
+            if "code" in values:
+                request.storage.delete(function.project_id, function.id, values["code"]["md5sum"])
+            raise
+        if "code" in values:
+            request.storage.delete(function.project_id, function.id, old_md5)
+        if set(values) - {"name", "description", "timeout"}:
+            request.engine.release_function(ctx, function.id, 0)
+        return types.function_view(updated)
+
+    @errors.wsexpose(None, types.UUID, status_code=204)
+    def delete(self, id):
+        request = pecan.request
+        function = db_api.delete_function(id, request.context.project_id)
+        request.storage.delete_all(function.project_id, function.id)
+        request.engine.release_function(request.context, function.id)

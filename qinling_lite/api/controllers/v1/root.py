@@ -1,0 +1,18 @@
+"""``/v1/`` and its collections."""
+
+import pecan
+from pecan import rest
+
+from qinling_lite.api import errors, types
+from qinling_lite.api.controllers.v1 import executions, functions, runtimes, webhooks
+
+
+class Controller(rest.RestController):
+    runtimes = runtimes.RuntimesController()
+    functions = functions.FunctionsController()
+    executions = executions.ExecutionsController()
+    webhooks = webhooks.WebhooksController()
+
+    @errors.wsexpose(types.V1Root)
+    def get(self):
+        return types.V1Root(uri=f"{pecan.request.application_url}/v1")

@@ -1,0 +1,58 @@
+"""``/v1/runtimes``: worker images and their pools."""
+
+import pecan
+from pecan import rest
+
+from qinling_lite import exceptions, status
+from qinling_lite.api import errors, types
+from qinling_lite.db import api as db_api
+
+
+class RuntimePoolController(rest.RestController):
+    @errors.wsexpose(types.RuntimePool, types.UUID)
+    def get_all(self, runtime_id):
+        request = pecan.request
+        db_api.get_runtime(runtime_id, request.context.project_id)
+        capacity = request.engine.get_runtime_pool(request.context, runtime_id)
+        return types.RuntimePool(name=runtime_id, capacity=capacity)
+
+
+class RuntimesController(rest.RestController):
+    pool = RuntimePoolController()
+
+    @errors.wsexpose(types.Runtime, body=types.Runtime, status_code=201)
+    def post(self, runtime):
+        values = runtime.to_values()
+        if not values.get("image"):
+            raise exceptions.InputError("Required param is missing. Required: {'image'}")
+        ctx = pecan.request.context
+        created = db_api.create_runtime(
+            {**values, "project_id": ctx.project_id, "status": status.CREATING}
+        )
+        pecan.request.engine.create_runtime(ctx, created.id)
+        return types.Runtime.from_db(created)
+
+    @errors.wsexpose(types.Runtimes)
+    def get_all(self):
+        runtimes = db_api.list_runtimes(pecan.request.context.project_id)
+        return types.Runtimes(runtimes=[types.Runtime.from_db(r) for r in runtimes])
+
+    @errors.wsexpose(types.Runtime, types.UUID)
+    def get_one(self, id):
+        return types.Runtime.from_db(db_api.get_runtime(id, pecan.request.context.project_id))
+
+    @errors.wsexpose(types.Runtime, types.UUID, body=types.RuntimeUpdate)
+    def put(self, id, update):
+        values = update.to_values()
+        runtime = db_api.get_runtime(id, pecan.request.context.project_id)
+        if values.get("image", runtime.image) != runtime.image:
+            raise exceptions.InputError(
+                "Changing the image of a runtime is not supported by this deployment."
+            )
+        return types.Runtime.from_db(db_api.update_runtime(id, values))
+
+    @errors.wsexpose(None, types.UUID, status_code=204)
+    def delete(self, id):
+        db_api.get_runtime(id, pecan.request.context.project_id)
+        db_api.mark_runtime_deleting(id)
+        pecan.request.engine.delete_runtime(pecan.request.context, id)

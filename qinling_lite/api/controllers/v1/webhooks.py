@@ -1,0 +1,119 @@
+"""``/v1/webhooks``: per-function URLs that run the function with the posted data."""
+
+import json
+
+import pecan
+from pecan import rest
+from wsme import types as wtypes
+
+from qinling_lite import exceptions
+from qinling_lite.api import errors, params, types
+from qinling_lite.api.controllers.v1 import executions
+from qinling_lite.db import api as db_api
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def webhook_url(webhook_id):
+    base = pecan.request.conf.qinling_endpoint or pecan.request.application_url
+    return f"{base.rstrip('/')}/v1/webhooks/{webhook_id}/invoke"
+
+
+def _view(webhook):
+    return types.Webhook.from_db(webhook, webhook_url=webhook_url(webhook.id))
+
+
+def _flatten(multidict):
+    """A MultiDict as a plain dict; repeated keys become lists."""
+    return {key: (values[0] if len(values) == 1 else values)
+            for key in multidict
+            for values in [multidict.getall(key)]}  # fmt: skip
+
+
+def invocation_input(request):
+    """The execution input of an invocation: query parameters, then the body's keys.
+
+    The body is a JSON object or form fields; an empty body adds nothing. Its size
+    was checked before routing (``hooks.RequestBodyHook``).
+    """
+    data = _flatten(request.GET)
+    if request.content_type in FORM_TYPES:
+        data.update(_flatten(request.POST))
+        return data
+    raw = request.body
+    if raw.strip():
+        try:
+            body = json.loads(raw)
+        except ValueError as e:
+            raise exceptions.InputError(f"The body is not valid JSON: {e}") from e
+        if not isinstance(body, dict):
+            raise exceptions.InputError("The body must be a JSON object.")
+        data.update(body)
+    return data
+
+
+def _target(ctx, values):
+    """Check the function (and version) a webhook points at, in the caller's project."""
+    if values.get("function_alias"):
+        raise exceptions.NotFound("FunctionAlias", name=values["function_alias"])
+    if not values.get("function_id"):
+        raise exceptions.InputError("Either function_alias or function_id must be provided.")
+    function = db_api.get_function(values["function_id"], ctx.project_id)
+    if values.get("function_version"):
+        raise exceptions.NotFound(
+            "FunctionVersion", function_id=function.id, version_number=values["function_version"]
+        )
+    return function
+
+
+class WebhooksController(rest.RestController):
+    _custom_actions = {"invoke": ["POST"]}
+
+    @errors.wsexpose(types.Webhook, body=types.Webhook, status_code=201)
+    def post(self, body):
+        ctx = pecan.request.context
+        values = body.to_values()
+        function = _target(ctx, values)
+        values.update(project_id=function.project_id, function_version=0)
+        return _view(db_api.create_webhook(values))
+
+    @errors.wsexpose(types.Webhooks, wtypes.text, wtypes.text)
+    def get_all(self, all_projects=None, project_id=None):
+        project, filters = params.list_scope(pecan.request.context, all_projects, project_id)
+        webhooks = db_api.list_webhooks(project, filters)
+        return types.Webhooks(webhooks=[_view(w) for w in webhooks])
+
+    @errors.wsexpose(types.Webhook, types.UUID)
+    def get_one(self, id):
+        return _view(db_api.get_webhook(id, pecan.request.context.project_id))
+
+    @errors.wsexpose(types.Webhook, types.UUID, body=types.Webhook)
+    def put(self, id, body):
+        ctx = pecan.request.context
+        webhook = db_api.get_webhook(id, ctx.project_id)
+        values = {k: v for k, v in body.to_values().items() if v is not None}
+        target = {"function_id": webhook.function_id, "function_version": 0, **values}
+        _target(ctx, target)
+        return _view(db_api.update_webhook(id, values, ctx.project_id))
+
+    @errors.wsexpose(None, types.UUID, status_code=204)
+    def delete(self, id):
+        db_api.delete_webhook(id, pecan.request.context.project_id)
+
+    @pecan.expose("json")
+    def invoke(self, id):
+        """Run the webhook's function asynchronously; no token needed, the id is the secret."""
+        request = pecan.request
+        webhook, function = db_api.get_webhook_target(params.uuid(id))
+        data = invocation_input(request)
+        execution = executions.start(
+            request.context,
+            request.engine,
+            function,
+            webhook.function_version or 0,
+            {"input": data, "description": f"Created by Webhook {webhook.id}"},
+            sync=False,
+            timeout_margin=0,
+        )
+        pecan.response.status = 202
+        return {"execution_id": execution.id}

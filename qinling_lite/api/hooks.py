@@ -1,0 +1,77 @@
+"""Pecan hooks: the request context, the services controllers use, and error bodies."""
+
+import pecan
+import webob
+from oslo_log import log as logging
+
+from qinling_lite import context, exceptions
+from qinling_lite.api import errors
+
+LOG = logging.getLogger(__name__)
+
+
+class ContextHook(pecan.hooks.PecanHook):
+    """Every caller acts as the service's default project until Keystone is enabled."""
+
+    def before(self, state):
+        state.request.context = context.RequestContext.anonymous_admin()
+
+
+class ServicesHook(pecan.hooks.PecanHook):
+    """Hands controllers the engine client and package storage of this API process."""
+
+    def __init__(self, engine_client, storage, conf):
+        self._engine_client = engine_client
+        self._storage = storage
+        self._conf = conf
+
+    def before(self, state):
+        state.request.engine = self._engine_client
+        state.request.storage = self._storage
+        state.request.conf = self._conf
+
+
+class RequestBodyHook(pecan.hooks.PecanHook):
+    """Checks bodies before routing (pecan parses form bodies while routing).
+
+    Over the size limit -> 413: webhook invocations have their own, small limit;
+    everything else may carry a function package plus its form fields. A JSON body
+    must be an object (WSME answers 500 to anything else).
+    """
+
+    FORM_OVERHEAD = 64 * 1024
+
+    def __init__(self, conf):
+        self._webhook_limit = conf.api.max_webhook_body_size
+        self._limit = conf.storage.max_package_size + self.FORM_OVERHEAD
+
+    def on_route(self, state):
+        request = state.request
+        limit = self._webhook_limit if request.path.endswith("/invoke") else self._limit
+        if (request.content_length or 0) > limit:
+            raise exceptions.PayloadTooLarge(limit)
+        if request.content_type == "application/json" and request.content_length:
+            start = request.body.lstrip()[:1]
+            if start and start != b"{":
+                raise exceptions.InputError("The JSON body must be an object.")
+
+
+class ErrorHook(pecan.hooks.PecanHook):
+    """JSON errors for plain pecan endpoints, and no internals leaked by any 500.
+
+    WSME endpoints render their own errors, with the text of unexpected exceptions
+    as the faultstring; ``after`` replaces that with a generic message.
+    """
+
+    def after(self, state):
+        response = state.response
+        if response.status_int == 500 and response.content_type == "application/json":
+            response.json_body = errors.body(500, errors.INTERNAL_ERROR)
+
+    def on_error(self, state, e):
+        if isinstance(e, exceptions.QinlingLiteError):
+            return errors.response(e.code, e.message)
+        if isinstance(e, webob.exc.HTTPException):
+            return None
+        LOG.exception("Unexpected error on %s %s", state.request.method, state.request.path)
+        return errors.response(500, errors.INTERNAL_ERROR)

@@ -1,0 +1,48 @@
+"""Checks of request parameters that WSME types do not cover."""
+
+from oslo_utils import strutils, uuidutils
+
+from qinling_lite import exceptions
+
+
+def uuid(value, name="id"):
+    if not uuidutils.is_uuid_like(value):
+        raise exceptions.InputError(f"Expected a uuid for {name} but received {value!r}.")
+    return value
+
+
+def boolean(value, name):
+    """A real boolean: ``false``, ``0``, ``no`` are false (in Qinling any value was true)."""
+    try:
+        return strutils.bool_from_string(value, strict=True) if value else False
+    except ValueError as e:
+        raise exceptions.InputError(f"Invalid boolean for {name}: {value!r}.") from e
+
+
+def bounded_int(value, name, minimum, maximum, unit):
+    """An integer form field within [minimum, maximum], with Qinling's messages."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as e:
+        raise exceptions.InputError(
+            f"Invalid {name} resource specified. An integer is required."
+        ) from e
+    if not minimum <= number <= maximum:
+        raise exceptions.InputError(
+            f"{name} resource limitation not within the allowable range: "
+            f"{minimum} ~ {maximum}({unit})."
+        )
+    return number
+
+
+def list_scope(ctx, all_projects, project_id):
+    """The project a list is limited to (None: every project) and the extra filters.
+
+    ``all_projects`` and ``project_id`` are for admins; others get a 403, never a 500.
+    """
+    everything = boolean(all_projects, "all_projects")
+    if not (everything or project_id):
+        return ctx.project_id, {}
+    if not ctx.is_admin:
+        raise exceptions.NotAllowed()
+    return None, ({"project_id": project_id} if project_id else {})

@@ -1,0 +1,172 @@
+"""Request and response types of the v1 API (WSME), apart from the controllers."""
+
+import json
+
+from wsme import types as wtypes
+
+from qinling_lite.api import params
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def format_time(value):
+    return None if value is None else value.strftime(TIMESTAMP_FORMAT)
+
+
+def execution_input(stored):
+    """The wire form of a stored input: the raw string a caller gave, or the JSON text."""
+    if stored is None:
+        return None
+    if set(stored) == {"__function_input"}:
+        return stored["__function_input"]
+    return json.dumps(stored)
+
+
+class Uuid(wtypes.UuidType):
+    """A UUID, checked in paths and query strings too (WSME checks it only in bodies)."""
+
+    def frombasetype(self, value):
+        return None if value is None else params.uuid(value)
+
+
+UUID = Uuid()
+
+
+class Body(wtypes.Base):
+    def to_values(self):
+        """The attributes the caller set, as a dict (unset ones left out)."""
+        return {
+            attr.key: getattr(self, attr.key)
+            for attr in wtypes.list_attributes(type(self))
+            if getattr(self, attr.key) is not wtypes.Unset
+        }
+
+
+class Resource(Body):
+    """Common fields; ``from_db`` fills every declared attribute (null included)."""
+
+    id = wtypes.wsattr(UUID, readonly=True)
+    project_id = wtypes.wsattr(wtypes.text, readonly=True)
+    created_at = wtypes.wsattr(wtypes.text, readonly=True)
+    updated_at = wtypes.wsattr(wtypes.text, readonly=True)
+
+    _converters = {"created_at": format_time, "updated_at": format_time}
+
+    @classmethod
+    def from_db(cls, obj, **extra):
+        values = {}
+        for attr in wtypes.list_attributes(cls):
+            if attr.key in extra:
+                values[attr.key] = extra[attr.key]
+            else:
+                value = getattr(obj, attr.key)
+                convert = cls._converters.get(attr.key)
+                values[attr.key] = convert(value) if convert else value
+        return cls(**values)
+
+
+class Runtime(Resource):
+    name = wtypes.wsattr(wtypes.StringType(max_length=255))
+    description = wtypes.wsattr(wtypes.StringType(max_length=255))
+    image = wtypes.wsattr(wtypes.StringType(min_length=1, max_length=255))
+    is_public = wtypes.wsattr(bool, default=True)
+    trusted = wtypes.wsattr(bool, default=True)
+    status = wtypes.wsattr(wtypes.text, readonly=True)
+    status_reason = wtypes.wsattr(wtypes.text, readonly=True)
+
+
+class Runtimes(wtypes.Base):
+    runtimes = [Runtime]
+
+
+class RuntimeUpdate(Body):
+    name = wtypes.wsattr(wtypes.StringType(max_length=255))
+    description = wtypes.wsattr(wtypes.StringType(max_length=255))
+    image = wtypes.wsattr(wtypes.StringType(min_length=1, max_length=255))
+
+
+class RuntimePool(wtypes.Base):
+    name = wtypes.text
+    capacity = {wtypes.text: int}
+
+
+class Function(Resource):
+    """A function as listed: ``code`` is a JSON string, as Qinling renders it."""
+
+    name = wtypes.text
+    description = wtypes.text
+    runtime_id = wtypes.text
+    code = wtypes.text
+    entry = wtypes.text
+    cpu = int
+    memory_size = int
+    timeout = int
+    count = int
+    latest_version = int
+
+    _converters = {**Resource._converters, "code": json.dumps}
+
+
+class Functions(wtypes.Base):
+    functions = [Function]
+
+
+class Execution(Resource):
+    function_id = wtypes.wsattr(UUID)
+    function_version = wtypes.wsattr(int, default=0)
+    function_alias = wtypes.wsattr(wtypes.StringType(max_length=255))
+    description = wtypes.wsattr(wtypes.StringType(max_length=255))
+    sync = wtypes.wsattr(bool, default=True)
+    input = wtypes.text
+    status = wtypes.wsattr(wtypes.text, readonly=True)
+    result = wtypes.wsattr(wtypes.text, readonly=True)
+
+    _converters = {
+        **Resource._converters,
+        "input": execution_input,
+        "result": lambda r: None if r is None else json.dumps(r),
+    }
+
+
+class Executions(wtypes.Base):
+    executions = [Execution]
+
+
+class Webhook(Resource):
+    function_id = wtypes.wsattr(UUID)
+    function_version = wtypes.wsattr(int)
+    function_alias = wtypes.wsattr(wtypes.StringType(max_length=255))
+    description = wtypes.wsattr(wtypes.StringType(max_length=255))
+    webhook_url = wtypes.wsattr(wtypes.text, readonly=True)
+
+
+class Webhooks(wtypes.Base):
+    webhooks = [Webhook]
+
+
+class Link(wtypes.Base):
+    href = wtypes.text
+    target = wtypes.text
+    rel = wtypes.text
+
+
+class APIVersion(wtypes.Base):
+    id = wtypes.text
+    status = wtypes.text
+    links = [Link]
+
+
+class APIVersions(wtypes.Base):
+    versions = [APIVersion]
+
+
+class V1Root(wtypes.Base):
+    uri = wtypes.text
+
+
+def function_view(function):
+    """A function as plain pecan endpoints render it: ``code`` as a JSON object."""
+    view = Function.from_db(function)
+    values = {attr.key: getattr(view, attr.key) for attr in wtypes.list_attributes(Function)}
+    values["code"] = function.code
+    return values

@@ -1,0 +1,40 @@
+"""``qinling-lite-api``: the WSGI application under gunicorn, reaching engines over RPC."""
+
+import os
+import sys
+
+from gunicorn.app import base
+
+from qinling_lite import config
+
+
+class _Gunicorn(base.BaseApplication):
+    def __init__(self, options):
+        self._options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from qinling_lite.api import wsgi  # imported in each worker: it reads the config
+
+        return wsgi.application
+
+
+def main(argv=None):
+    conf = config.CONF
+    config.parse_args(sys.argv[1:] if argv is None else argv)
+    if conf.config_file:
+        os.environ["QINLING_LITE_CONFIG_FILE"] = conf.config_file[-1]
+    _Gunicorn(
+        {
+            "bind": f"{conf.api.host}:{conf.api.port}",
+            "workers": conf.api.api_workers,
+            "threads": conf.api.api_threads,
+            "worker_class": "gthread",
+            "control_socket_disable": True,
+            "proc_name": "qinling-lite-api",
+        }
+    ).run()

@@ -1,0 +1,32 @@
+"""``qinling-lite-engine``: an RPC server on the engine topic; run as many as needed."""
+
+import signal
+import sys
+import threading
+
+from oslo_log import log as logging
+
+from qinling_lite import config, rpc
+from qinling_lite.db import api as db_api
+from qinling_lite.engine import service
+
+LOG = logging.getLogger(__name__)
+
+
+def main(argv=None):
+    conf = config.CONF
+    config.parse_args(sys.argv[1:] if argv is None else argv)
+    db_api.setup()
+    engine = service.EngineService(conf)
+    server = rpc.get_server(rpc.get_transport(), engine.manager)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: stopping.set())
+    engine.start()
+    server.start()
+    LOG.info("Engine %s listening on topic %s", conf.engine.host, conf.engine.topic)
+    stopping.wait()
+    LOG.info("Stopping: no new executions, finishing the ones in flight")
+    server.stop()
+    server.wait()
+    engine.stop()

@@ -1,0 +1,69 @@
+"""``qinling-lite-serve``: API and engine in one process on SQLite, for a laptop or tests.
+
+Everything lives under one data directory; the engine is reached in-process behind
+the same client interface the API uses for RPC, and workers are local sandboxed
+processes. The path to production is configuration, not code.
+"""
+
+import os
+import signal
+import sys
+
+from cheroot import wsgi
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from qinling_lite import config, rpc, storage
+from qinling_lite.api import app as api_app
+from qinling_lite.db import api as db_api
+from qinling_lite.db import migration
+from qinling_lite.engine import service
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_DATA_DIR = os.path.join(
+    os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "qinling-lite"
+)
+
+cli_opts = [
+    cfg.HostAddressOpt("host", default="127.0.0.1", help="Address to listen on."),
+    cfg.PortOpt("port", default=7070, help="Port to listen on."),
+    cfg.StrOpt("data-dir", default=DEFAULT_DATA_DIR, help="Directory holding all state."),
+]
+
+
+def main(argv=None):
+    conf = config.CONF
+    conf.register_cli_opts(cli_opts)
+    config.parse_args(sys.argv[1:] if argv is None else argv)
+    data_dir = os.path.abspath(conf.data_dir)
+    os.makedirs(data_dir, mode=0o700, exist_ok=True)
+    conf.set_default("state_path", data_dir)
+
+    db_api.setup()
+    migration.upgrade()
+    engine = service.EngineService(conf)
+    engine_client = rpc.LocalEngineClient(engine.manager, engine.executor)
+    application = api_app.setup_app(conf, engine_client, storage.load(conf))
+    server = wsgi.Server(
+        (conf.host, conf.port),
+        application,
+        numthreads=conf.api.api_threads,
+        server_name="qinling-lite",
+    )
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    engine.start()
+    LOG.info("qinling-lite serving on http://%s:%s, data in %s", conf.host, conf.port, data_dir)
+    try:
+        server.start()
+    except KeyboardInterrupt:
+        LOG.info("Stopping")
+    finally:
+        server.stop()
+        engine.stop()
+
+
+def _interrupt(signum, frame):
+    """SIGTERM stops the server the way Ctrl-C does."""
+    raise KeyboardInterrupt

@@ -1,0 +1,129 @@
+"""A real ``qinling-lite-serve`` process (API, engine, local workers) for functional tests.
+
+The database is the backend named by ``QINLING_LITE_TEST_DB`` (SQLite by default).
+"""
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+
+import pytest
+import requests
+
+from tests import db_backends
+
+HELLO_WORLD = "def main(name='World', **kwargs):\n    return 'Hello, %s' % name\n"
+SERVE = os.path.join(os.path.dirname(sys.executable), "qinling-lite-serve")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_zip(files):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def wait_for(predicate, timeout, interval=0.02):
+    """Poll until ``predicate()`` returns something truthy; return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+class Client:
+    """The service's REST API over HTTP, with the few composite steps tests repeat."""
+
+    def __init__(self, url):
+        self.url = url
+        self.http = requests.Session()
+
+    def __getattr__(self, method):
+        return lambda path, **kw: self.http.request(method.upper(), self.url + path, **kw)
+
+    def create_runtime(self, image="python3"):
+        runtime = self.post("/v1/runtimes", json={"image": image}).json()
+        status = wait_for(
+            lambda: (
+                self.get(f"/v1/runtimes/{runtime['id']}").json()["status"] != "creating"
+                and self.get(f"/v1/runtimes/{runtime['id']}").json()["status"]
+            ),
+            timeout=60,
+        )
+        assert status == "available", status
+        return runtime
+
+    def create_function(self, runtime_id, source=HELLO_WORLD, module="hello_world", **fields):
+        data = {
+            "runtime_id": runtime_id,
+            "code": '{"source": "package"}',
+            "entry": f"{module}.main",
+            **{k: str(v) for k, v in fields.items()},
+        }
+        package = make_zip({f"{module}.py": source})
+        response = self.post("/v1/functions", data=data, files={"package": ("f.zip", package)})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def run(self, function_id, input=None, sync=True):
+        body = {"function_id": function_id, "sync": sync}
+        if input is not None:
+            body["input"] = input
+        response = self.post("/v1/executions", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """Start the embedded default on a free port; stop it after the session."""
+    backend = db_backends.selected_backend()
+    database = db_backends.create_database(backend)
+    data_dir = tmp_path_factory.mktemp("data")
+    conf = data_dir / "qinling-lite.conf"
+    conf.write_text(f"[database]\nconnection = {database}\n[local_orchestrator]\npool_size = 2\n")
+    port = free_port()
+    with open(data_dir / "serve.log", "wb") as log:
+        process = subprocess.Popen(
+            [SERVE, "--config-file", str(conf), "--data-dir", str(data_dir), "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def up():
+        if process.poll() is not None:
+            raise RuntimeError(f"qinling-lite-serve exited: {(data_dir / 'serve.log').read_text()}")
+        try:
+            return requests.get(url + "/", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    assert wait_for(up, timeout=60, interval=0.1), "qinling-lite-serve did not start"
+    yield {"url": url, "data_dir": data_dir, "process": process}
+    process.terminate()
+    process.wait(timeout=30)
+    db_backends.drop_database(database)
+
+
+@pytest.fixture(scope="session")
+def client(server):
+    return Client(server["url"])
+
+
+@pytest.fixture(scope="session")
+def runtime(client):
+    return client.create_runtime()

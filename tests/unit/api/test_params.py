@@ -1,0 +1,103 @@
+"""Request parameter checks of the v1 API."""
+
+import pytest
+
+from qinling_lite import context, exceptions
+from qinling_lite.api import params
+
+UUID = "0f3b5a52-7c1c-4a4e-9b8d-3e5f2c1d9a77"
+
+
+def _ctx(is_admin, project_id="project-1"):
+    return context.RequestContext(project_id=project_id, is_admin=is_admin, overwrite=False)
+
+
+class TestUuid:
+    def test_valid_uuid_is_returned(self):
+        assert params.uuid(UUID) == UUID
+
+    @pytest.mark.parametrize("value", ["not-a-uuid", "", "1234", UUID[:-1], None])
+    def test_invalid_uuid_is_400(self, value):
+        with pytest.raises(exceptions.InputError) as e:
+            params.uuid(value, name="function_id")
+        assert e.value.code == 400
+        assert e.value.message == f"Expected a uuid for function_id but received {value!r}."
+
+    def test_default_name_is_id(self):
+        with pytest.raises(exceptions.InputError, match="^Expected a uuid for id but"):
+            params.uuid("x")
+
+
+class TestBoolean:
+    @pytest.mark.parametrize("value", ["true", "True", "TRUE", "1", "yes", "on", "y", "t"])
+    def test_true(self, value):
+        assert params.boolean(value, "all_projects") is True
+
+    @pytest.mark.parametrize("value", ["false", "False", "0", "no", "off", "n", "f"])
+    def test_false(self, value):
+        assert params.boolean(value, "all_projects") is False
+
+    @pytest.mark.parametrize("value", ["", None])
+    def test_empty_or_absent_is_false(self, value):
+        assert params.boolean(value, "all_projects") is False
+
+    @pytest.mark.parametrize("value", ["garbage", "2", "tru", "-1", "yes please"])
+    def test_garbage_is_400(self, value):
+        with pytest.raises(exceptions.InputError) as e:
+            params.boolean(value, "all_projects")
+        assert e.value.code == 400
+        assert e.value.message == f"Invalid boolean for all_projects: {value!r}."
+
+
+class TestBoundedInt:
+    def _check(self, value):
+        return params.bounded_int(value, "cpu", 100, 300, "millicpu")
+
+    @pytest.mark.parametrize(("value", "expected"), [("100", 100), ("300", 300), (250, 250)])
+    def test_within_range_inclusive(self, value, expected):
+        assert self._check(value) == expected
+
+    @pytest.mark.parametrize("value", ["abc", "1.5", "", None, "1e3"])
+    def test_not_an_integer(self, value):
+        with pytest.raises(exceptions.InputError) as e:
+            self._check(value)
+        assert e.value.code == 400
+        assert e.value.message == "Invalid cpu resource specified. An integer is required."
+
+    @pytest.mark.parametrize("value", ["99", "301", "-5", "0"])
+    def test_out_of_range(self, value):
+        with pytest.raises(exceptions.InputError) as e:
+            self._check(value)
+        assert e.value.code == 400
+        assert e.value.message == (
+            "cpu resource limitation not within the allowable range: 100 ~ 300(millicpu)."
+        )
+
+
+class TestListScope:
+    def test_default_is_own_project(self):
+        assert params.list_scope(_ctx(False), None, None) == ("project-1", {})
+        assert params.list_scope(_ctx(True, "admin-project"), None, None) == ("admin-project", {})
+
+    def test_all_projects_false_is_own_project(self):
+        assert params.list_scope(_ctx(False), "false", None) == ("project-1", {})
+        assert params.list_scope(_ctx(False), "0", "") == ("project-1", {})
+
+    @pytest.mark.parametrize(
+        ("all_projects", "project_id"), [("true", None), ("1", None), (None, "other"), ("yes", "x")]
+    )
+    def test_non_admin_cannot_widen_scope(self, all_projects, project_id):
+        with pytest.raises(exceptions.NotAllowed) as e:
+            params.list_scope(_ctx(False), all_projects, project_id)
+        assert e.value.code == 403
+
+    def test_admin_all_projects(self):
+        assert params.list_scope(_ctx(True), "true", None) == (None, {})
+
+    def test_admin_project_id_filters_on_that_project(self):
+        assert params.list_scope(_ctx(True), None, "other") == (None, {"project_id": "other"})
+        assert params.list_scope(_ctx(True), "true", "other") == (None, {"project_id": "other"})
+
+    def test_garbage_all_projects_is_400_even_for_non_admin(self):
+        with pytest.raises(exceptions.InputError):
+            params.list_scope(_ctx(False), "maybe", None)

@@ -1,0 +1,193 @@
+"""Wire forms of the v1 API types, built from real (transient) DB model objects."""
+
+import datetime
+import json
+
+import pytest
+from wsme import types as wtypes
+
+from qinling_lite.api import types
+from qinling_lite.db import models
+
+UUID = "0f3b5a52-7c1c-4a4e-9b8d-3e5f2c1d9a77"
+FUNCTION_ID = "5f0c6e4e-9b7a-4d5e-8a51-7a8f7f0f4a11"
+T0 = datetime.datetime(2024, 5, 1, 12, 3, 4)
+
+
+class TestExecutionInput:
+    def test_none(self):
+        assert types.execution_input(None) is None
+
+    def test_raw_function_input_is_given_back_as_is(self):
+        assert types.execution_input({"__function_input": "hello"}) == "hello"
+        assert types.execution_input({"__function_input": "[1, 2]"}) == "[1, 2]"
+
+    def test_dict_becomes_json_text(self):
+        stored = {"name": "qinling", "n": 3, "nested": {"a": [1, None]}}
+        text = types.execution_input(stored)
+        assert isinstance(text, str)
+        assert json.loads(text) == stored
+
+    def test_function_input_with_other_keys_is_a_plain_dict(self):
+        stored = {"__function_input": "x", "other": 1}
+        assert json.loads(types.execution_input(stored)) == stored
+
+    def test_empty_dict(self):
+        assert types.execution_input({}) == "{}"
+
+
+class TestFormatTime:
+    def test_format(self):
+        assert types.format_time(T0) == "2024-05-01T12:03:04Z"
+
+    def test_microseconds_dropped(self):
+        assert types.format_time(T0.replace(microsecond=987654)) == "2024-05-01T12:03:04Z"
+
+    def test_none(self):
+        assert types.format_time(None) is None
+
+
+def _runtime(**values):
+    return models.Runtime(
+        **{
+            "id": UUID,
+            "project_id": "project-1",
+            "created_at": T0,
+            "updated_at": None,
+            "name": "python3",
+            "description": None,
+            "image": "python:3.11",
+            "status": "available",
+            "status_reason": None,
+            "is_public": False,
+            "trusted": True,
+            **values,
+        }
+    )
+
+
+def _function(**values):
+    return models.Function(
+        **{
+            "id": FUNCTION_ID,
+            "project_id": "project-1",
+            "created_at": T0,
+            "updated_at": T0 + datetime.timedelta(seconds=1),
+            "name": "hello",
+            "description": None,
+            "runtime_id": UUID,
+            "code": {"source": "package", "md5sum": "abc"},
+            "entry": "main.main",
+            "cpu": 100,
+            "memory_size": 33554432,
+            "timeout": 5,
+            "count": 2,
+            "latest_version": 0,
+            "trust_id": "secret-trust",
+            **values,
+        }
+    )
+
+
+def _execution(**values):
+    return models.Execution(
+        **{
+            "id": UUID,
+            "project_id": "project-1",
+            "created_at": T0,
+            "updated_at": None,
+            "function_id": FUNCTION_ID,
+            "function_version": 0,
+            "function_alias": None,
+            "description": None,
+            "sync": True,
+            "input": {"name": "x"},
+            "status": "success",
+            "result": {"duration": 0.1, "output": "hi"},
+            "logs": "some logs",
+            **values,
+        }
+    )
+
+
+class TestFromDb:
+    def test_runtime_fills_every_attribute_including_nulls(self):
+        view = types.Runtime.from_db(_runtime())
+        values = {a.key: getattr(view, a.key) for a in wtypes.list_attributes(types.Runtime)}
+        assert values == {
+            "id": UUID,
+            "project_id": "project-1",
+            "created_at": "2024-05-01T12:03:04Z",
+            "updated_at": None,
+            "name": "python3",
+            "description": None,
+            "image": "python:3.11",
+            "status": "available",
+            "status_reason": None,
+            "is_public": False,
+            "trusted": True,
+        }
+        # Null attributes are set (rendered as null), not Unset (left out of the body).
+        assert all(v is not wtypes.Unset for v in values.values())
+
+    def test_extra_overrides_the_db_value(self):
+        view = types.Runtime.from_db(_runtime(), status="error", name=None)
+        assert view.status == "error"
+        assert view.name is None
+
+    def test_function_code_is_a_json_string_and_private_columns_are_left_out(self):
+        view = types.Function.from_db(_function())
+        assert view.code == json.dumps({"source": "package", "md5sum": "abc"})
+        assert view.updated_at == "2024-05-01T12:03:05Z"
+        assert view.description is None
+        assert not hasattr(view, "trust_id")
+
+    def test_execution_result_is_a_json_string(self):
+        view = types.Execution.from_db(_execution())
+        assert isinstance(view.result, str)
+        assert json.loads(view.result) == {"duration": 0.1, "output": "hi"}
+        assert json.loads(view.input) == {"name": "x"}
+        assert view.sync is True
+        assert view.function_alias is None
+        assert not hasattr(view, "logs")
+
+    @pytest.mark.parametrize(
+        ("stored", "wire"),
+        [(None, None), ({"__function_input": "raw text"}, "raw text")],
+    )
+    def test_execution_input_wire_form(self, stored, wire):
+        assert types.Execution.from_db(_execution(input=stored)).input == wire
+
+    def test_execution_without_result(self):
+        view = types.Execution.from_db(_execution(result=None, status="running"))
+        assert view.result is None
+        assert view.status == "running"
+
+    def test_execution_with_string_result(self):
+        view = types.Execution.from_db(_execution(result="plain"))
+        assert view.result == '"plain"'
+
+
+class TestFunctionView:
+    def test_code_is_an_object_and_every_attribute_present(self):
+        function = _function()
+        view = types.function_view(function)
+        assert view["code"] == {"source": "package", "md5sum": "abc"}
+        assert set(view) == {a.key for a in wtypes.list_attributes(types.Function)}
+        assert view["id"] == FUNCTION_ID
+        assert view["created_at"] == "2024-05-01T12:03:04Z"
+        assert view["description"] is None
+        assert view["count"] == 2
+        assert "trust_id" not in view
+        # The view serializes as JSON as is.
+        assert json.loads(json.dumps(view))["code"]["md5sum"] == "abc"
+
+
+class TestBodyToValues:
+    def test_only_set_attributes(self):
+        body = types.RuntimeUpdate(name="n")
+        assert body.to_values() == {"name": "n"}
+
+    def test_explicit_none_is_kept(self):
+        body = types.RuntimeUpdate(description=None, image="img")
+        assert body.to_values() == {"description": None, "image": "img"}
