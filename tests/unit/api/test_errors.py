@@ -186,7 +186,9 @@ class TestWsexpose:
             ("storage", 500, errors.INTERNAL_ERROR),  # every 500 is generic
         ],
     )
-    def test_qinling_lite_error_keeps_code_and_client_message(self, pecan_app, item, code, faultstring):
+    def test_qinling_lite_error_keeps_code_and_client_message(
+        self, pecan_app, item, code, faultstring
+    ):
         _assert_json_error(_call(pecan_app, f"/items/{item}"), code, faultstring)
 
     @pytest.mark.parametrize("item", ["boom", "keyerror"])

@@ -1,0 +1,35 @@
+"""A bare pecan app answering 202 to a webhook-shaped POST, under the same WSGI server
+as ``qinling-lite-serve``: the ceiling the webhook endpoint is compared with."""
+
+import sys
+import uuid
+
+import pecan
+from cheroot import wsgi
+from pecan import rest
+
+
+class Webhooks(rest.RestController):
+    _custom_actions = {"invoke": ["POST"]}
+
+    @pecan.expose("json")
+    def invoke(self, id):
+        pecan.response.status = 202
+        return {"execution_id": str(uuid.uuid4())}
+
+
+class V1(rest.RestController):
+    webhooks = Webhooks()
+
+
+class Root(rest.RestController):
+    v1 = V1()
+
+
+def main(port, threads):
+    app = pecan.make_app(Root(), force_canonical=False, guess_content_type_from_ext=False)
+    wsgi.Server(("127.0.0.1", int(port)), app, numthreads=int(threads)).start()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,243 @@
+"""Benchmarks of the embedded default (``qinling-lite-serve``), printed as figures.
+
+(a) sync execution latency of a warm no-op function, p50 and p99;
+(b) webhook 202 throughput with 32 concurrent clients (wrk), beside a bare pecan app
+    answering 202 under the same WSGI server, as a ratio;
+(c) first execution of a new function on a warm pool, p50.
+
+Run: ``python benchmarks/run.py`` (needs ``wrk``: ``apt-get install wrk``).
+"""
+
+import argparse
+import http.client
+import io
+import json
+import os
+import pathlib
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+HERE = pathlib.Path(__file__).parent
+NOOP = "def main(**kwargs):\n    return None\n"
+AODH_EVENT = (
+    HERE.parent / "tests" / "functional" / "fixtures" / "aodh-alarm-event.json"
+).read_text()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Api:
+    def __init__(self, port):
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port)
+
+    def request(self, method, path, body=None, headers=None):
+        self.conn.request(method, path, body=body, headers=headers or {})
+        response = self.conn.getresponse()
+        data = response.read()
+        return response.status, (json.loads(data) if data else None)
+
+    def json(self, method, path, payload):
+        return self.request(method, path, json.dumps(payload), {"Content-Type": "application/json"})
+
+    def create_function(self, runtime_id, source=NOOP):
+        package = io.BytesIO()
+        with zipfile.ZipFile(package, "w") as archive:
+            archive.writestr("noop.py", source)
+        boundary = "qinlingbench"
+        parts = [
+            ("runtime_id", runtime_id),
+            ("code", '{"source": "package"}'),
+            ("entry", "noop.main"),
+        ]
+        body = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+            for k, v in parts
+        )
+        body += (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="package"; '
+                f'filename="f.zip"\r\n\r\n'
+            ).encode()
+            + package.getvalue()
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        status, function = self.request(
+            "POST",
+            "/v1/functions",
+            body,
+            {"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        assert status == 201, function
+        return function["id"]
+
+    def run_sync(self, function_id):
+        status, execution = self.json(
+            "POST", "/v1/executions", {"function_id": function_id, "sync": True}
+        )
+        assert status == 201 and execution["status"] == "success", execution
+        return execution
+
+    def wait_pool_full(self, runtime_id, size):
+        for _ in range(500):
+            _, pool = self.request("GET", f"/v1/runtimes/{runtime_id}/pool")
+            if pool["capacity"]["available"] >= size:
+                return
+            time.sleep(0.01)
+        raise RuntimeError("the pool did not refill")
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def start(argv, log, port):
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(600):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return process
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"{argv[0]} exited") from None
+            time.sleep(0.05)
+    raise RuntimeError(f"{argv[0]} did not start")
+
+
+def wrk(url, seconds, connections):
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    body = json.dumps(AODH_EVENT)
+    script.write(
+        f'wrk.method = "POST"\nwrk.body = {body}\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
+    script.close()
+    try:
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non_2xx:
+        raise RuntimeError(f"wrk saw {non_2xx.group(1)} error answers:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sync-runs", type=int, default=1000)
+    parser.add_argument("--new-functions", type=int, default=40)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    serve = pathlib.Path(sys.executable).parent / "qinling-lite-serve"
+    threads = 32
+    figures = {}
+
+    with (
+        tempfile.TemporaryDirectory() as data_dir,
+        open(pathlib.Path(data_dir) / "serve.log", "wb") as log,
+    ):
+        port = free_port()
+        conf = pathlib.Path(data_dir) / "bench.conf"
+        conf.write_text(
+            f"[api]\napi_threads = {threads}\n[DEFAULT]\ndefault_log_levels = qinling_lite=WARN\n"
+        )
+        server = start(
+            [str(serve), "--data-dir", data_dir, "--port", str(port), "--config-file", str(conf)],
+            log,
+            port,
+        )
+        try:
+            api = Api(port)
+            status, runtime = api.json("POST", "/v1/runtimes", {"image": "python3"})
+            for _ in range(600):
+                _, runtime = api.request("GET", f"/v1/runtimes/{runtime['id']}")
+                if runtime["status"] != "creating":
+                    break
+                time.sleep(0.05)
+            assert runtime["status"] == "available", runtime
+
+            # (a) warm sync latency
+            function_id = api.create_function(runtime["id"])
+            for _ in range(50):
+                api.run_sync(function_id)
+            latencies = []
+            for _ in range(args.sync_runs):
+                started = time.perf_counter()
+                api.run_sync(function_id)
+                latencies.append((time.perf_counter() - started) * 1000)
+            figures["sync_p50_ms"] = statistics.median(latencies)
+            figures["sync_p99_ms"] = percentile(latencies, 0.99)
+
+            # (c) first execution of a new function on a warm pool
+            _, pool = api.request("GET", f"/v1/runtimes/{runtime['id']}/pool")
+            size = pool["capacity"]["available"]
+            firsts = []
+            for _ in range(args.new_functions):
+                new_id = api.create_function(runtime["id"])
+                api.wait_pool_full(runtime["id"], size)
+                started = time.perf_counter()
+                api.run_sync(new_id)
+                firsts.append((time.perf_counter() - started) * 1000)
+                api.request("DELETE", f"/v1/functions/{new_id}")
+            figures["first_execution_p50_ms"] = statistics.median(firsts)
+
+            # (b) webhook 202 throughput
+            _, webhook = api.json("POST", "/v1/webhooks", {"function_id": function_id})
+            url = f"http://127.0.0.1:{port}/v1/webhooks/{webhook['id']}/invoke"
+            figures["webhook_rps"] = wrk(url, args.seconds, args.connections)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+
+        bare_port = free_port()
+        bare = start(
+            [sys.executable, str(HERE / "bare_pecan.py"), str(bare_port), str(threads)],
+            log,
+            bare_port,
+        )
+        try:
+            url = f"http://127.0.0.1:{bare_port}/v1/webhooks/{webhook['id']}/invoke"
+            figures["bare_pecan_rps"] = wrk(url, args.seconds, args.connections)
+        finally:
+            bare.terminate()
+            bare.wait(timeout=60)
+
+    figures["webhook_ratio"] = figures["webhook_rps"] / figures["bare_pecan_rps"]
+    print(
+        f"(a) warm sync execution, {args.sync_runs} runs: "
+        f"p50 {figures['sync_p50_ms']:.2f} ms, p99 {figures['sync_p99_ms']:.2f} ms"
+    )
+    print(
+        f"(b) webhook 202 throughput, {args.connections} clients: "
+        f"{figures['webhook_rps']:.0f} req/s; bare pecan {figures['bare_pecan_rps']:.0f} req/s; "
+        f"ratio {figures['webhook_ratio']:.2f}"
+    )
+    print(
+        f"(c) first execution of a new function on a warm pool, {args.new_functions} functions: "
+        f"p50 {figures['first_execution_p50_ms']:.2f} ms"
+    )
+    print(json.dumps({k: round(v, 3) for k, v in figures.items()}))
+
+
+if __name__ == "__main__":
+    main()
