@@ -2,12 +2,13 @@
 
 import pecan
 
-from qinling_lite.api import errors, hooks
+from qinling_lite.api import errors, hooks, pecan_argspec
 from qinling_lite.api.controllers import root
 
 
 def setup_app(conf, engine_client, storage):
     """Build the API application around an engine client and a package store."""
+    pecan_argspec.install()
     app = pecan.make_app(
         root.RootController(),
         hooks=[

@@ -9,7 +9,8 @@ import threading
 import sqlalchemy as sa
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
-from oslo_utils import timeutils
+from oslo_db.sqlalchemy import engines as oslo_engines
+from oslo_utils import timeutils, uuidutils
 
 from qinling_lite import exceptions, status
 from qinling_lite.db import filters as db_filters
@@ -26,13 +27,28 @@ def _reader():
     return enginefacade.reader.using(_CONTEXT)
 
 
+# The execution hot path (webhook invoke, claim, finish) uses Core statements on a
+# plain connection: an ORM session costs several times the query itself.
+def _write_connection():
+    return enginefacade.writer.connection.using(_CONTEXT)
+
+
+def _read_connection():
+    return enginefacade.reader.connection.using(_CONTEXT)
+
+
 def get_engine():
     return enginefacade.writer.get_engine()
 
 
 def setup():
     """Create the engine now, with SQLite tuned for concurrent writers."""
-    sqlite.tune(get_engine())
+    engine = get_engine()
+    # oslo.db yields the (green)thread on every connection check-in, for eventlet;
+    # with OS threads that is a wasted sleep(0) per transaction.
+    if sa.event.contains(engine, "checkin", oslo_engines._thread_yield):
+        sa.event.remove(engine, "checkin", oslo_engines._thread_yield)
+    sqlite.tune(engine)
 
 
 def _scoped(query, model, project_id):
@@ -173,9 +189,52 @@ def delete_function(id, project_id=None):
 
 # Executions
 
+_E = models.Execution.__table__
+_F = models.Function.__table__
+_R = models.Runtime.__table__
+_W = models.Webhook.__table__
+
+# What starting an execution needs to know of its function.
+_TARGET_COLUMNS = (
+    _F.c.id.label("function_id"),
+    _F.c.project_id,
+    _F.c.timeout,
+    _F.c.runtime_id,
+    _R.c.status.label("runtime_status"),
+)
+
+
+def _target_query():
+    return sa.select(*_TARGET_COLUMNS).select_from(_F.outerjoin(_R, _R.c.id == _F.c.runtime_id))
+
+
+def get_execution_target(function_id, project_id=None):
+    """The function an execution is for, as ``function_id, project_id, timeout,
+    runtime_id, runtime_status``."""
+    query = _target_query().where(_F.c.id == function_id)
+    if project_id is not None:
+        query = query.where(_F.c.project_id == project_id)
+    with _read_connection() as connection:
+        target = connection.execute(query).first()
+    if target is None:
+        raise exceptions.NotFound("Function", id=function_id)
+    return target
+
 
 def create_execution(values):
-    return _create(models.Execution, values)
+    """Insert an execution; return it as a (detached) model without reading it back."""
+    row = {column.key: None for column in _E.columns}
+    row.update(
+        id=uuidutils.generate_uuid(),
+        created_at=timeutils.utcnow(),
+        function_version=0,
+        sync=True,
+        status=status.PENDING,
+    )
+    row.update(values)
+    with _write_connection() as connection:
+        connection.execute(sa.insert(_E).values(row))
+    return models.Execution(**row)
 
 
 def get_execution(id, project_id=None):
@@ -192,40 +251,59 @@ def delete_execution(id, project_id=None):
         session.delete(_one(session, models.Execution, id, project_id, "Execution"))
 
 
+_CLAIM_COLUMNS = (
+    _E.c.id,
+    _E.c.input,
+    _E.c.function_version,
+    _E.c.function_id,
+    _F.c.id.label("function_exists"),
+    _F.c.project_id,
+    _F.c.runtime_id,
+    _F.c.entry,
+    _F.c.code,
+    _F.c.cpu,
+    _F.c.memory_size,
+    _F.c.timeout,
+)
+
+
 def claim_execution(id):
-    """Move a pending execution to running; return it with its function, or None.
+    """Move a pending execution to running; return what running it needs, or None.
 
     One UPDATE decides the winner, so any number of engines can race for the same
-    execution and exactly one runs it. The function's execution count is bumped
-    in the same transaction.
+    execution and exactly one runs it. The function's execution count is bumped in
+    the same transaction. The row has the execution's ``id, input,
+    function_version, function_id`` and its function's ``project_id, runtime_id,
+    entry, code, cpu, memory_size, timeout`` (``function_exists`` is None when the
+    function was deleted).
     """
-    now = timeutils.utcnow()
-    with _writer() as session:
-        claimed = session.execute(
-            sa.update(models.Execution)
-            .where(models.Execution.id == id, models.Execution.status == status.PENDING)
-            .values(status=status.RUNNING, updated_at=now)
+    with _write_connection() as connection:
+        claimed = connection.execute(
+            sa.update(_E)
+            .where(_E.c.id == id, _E.c.status == status.PENDING)
+            .values(status=status.RUNNING, updated_at=timeutils.utcnow())
         ).rowcount
         if not claimed:
             return None
-        execution = session.get(models.Execution, id)
-        function = session.get(models.Function, execution.function_id)
-        if function is not None and execution.function_version == 0:
-            session.execute(
-                sa.update(models.Function)
-                .where(models.Function.id == function.id)
-                .values(count=models.Function.count + 1)
+        execution = connection.execute(
+            sa.select(*_CLAIM_COLUMNS)
+            .select_from(_E.outerjoin(_F, _F.c.id == _E.c.function_id))
+            .where(_E.c.id == id)
+        ).one()
+        if execution.function_exists is not None and execution.function_version == 0:
+            connection.execute(
+                sa.update(_F).where(_F.c.id == execution.function_id).values(count=_F.c.count + 1)
             )
-    return execution, function
+    return execution
 
 
 def finish_execution(id, new_status, result, logs):
     """Record the one outcome of a running execution; False if it was not running."""
-    with _writer() as session:
+    with _write_connection() as connection:
         return bool(
-            session.execute(
-                sa.update(models.Execution)
-                .where(models.Execution.id == id, models.Execution.status == status.RUNNING)
+            connection.execute(
+                sa.update(_E)
+                .where(_E.c.id == id, _E.c.status == status.RUNNING)
                 .values(
                     status=new_status,
                     result=result,
@@ -262,13 +340,16 @@ def delete_webhook(id, project_id=None):
 
 
 def get_webhook_target(id):
-    """The webhook and its function (runtime loaded), unscoped: invoke needs no token."""
-    with _reader() as session:
-        row = session.execute(
-            sa.select(models.Webhook, models.Function)
-            .join(models.Function, models.Function.id == models.Webhook.function_id)
-            .where(models.Webhook.id == id)
-        ).first()
-    if row is None:
+    """The webhook's ``webhook_id, function_version`` and its function's execution
+    target (see ``get_execution_target``), unscoped: invoking needs no token."""
+    query = (
+        _target_query()
+        .add_columns(_W.c.id.label("webhook_id"), _W.c.function_version)
+        .join(_W, _W.c.function_id == _F.c.id)
+        .where(_W.c.id == id)
+    )
+    with _read_connection() as connection:
+        target = connection.execute(query).first()
+    if target is None:
         raise exceptions.NotFound("Webhook", id=id)
-    return row.Webhook, row.Function
+    return target

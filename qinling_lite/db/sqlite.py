@@ -1,5 +1,17 @@
-"""SQLite settings for the embedded default: WAL, and transactions that take the write
-lock up front so concurrent writers wait on the busy timeout instead of failing."""
+"""SQLite settings for the embedded default.
+
+- WAL, so readers never wait for the writer;
+- transactions take the write lock up front (``BEGIN IMMEDIATE``): a deferred one that
+  reads and then writes fails at once under WAL when another writer got in between;
+- in one process, transactions queue on a Python lock instead of SQLite's busy
+  handler, which polls with sleeps of up to 100 ms and wrecked throughput under
+  concurrent webhooks; other processes (``qinling-lite-manage``) still wait on the
+  busy timeout;
+- connections are kept: oslo.db opens a new one per transaction for SQLite files,
+  which costs about 1 ms each time, more than the whole query.
+"""
+
+import threading
 
 from sqlalchemy import event, pool
 
@@ -13,8 +25,6 @@ def tune(engine):
     if engine.dialect.name != "sqlite":
         return
     if isinstance(engine.pool, pool.NullPool):
-        # oslo.db opens a new connection per transaction for SQLite files; that costs
-        # about 1 ms each time, more than the whole query. Keep connections instead.
         old = engine.pool
         engine.pool = pool.QueuePool(
             old._creator,
@@ -23,6 +33,13 @@ def tune(engine):
             dialect=old._dialect,
             _dispatch=old.dispatch,
         )
+    lock = threading.Lock()
+    holder = threading.local()
+
+    def release():
+        if getattr(holder, "held", False):
+            holder.held = False
+            lock.release()
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, connection_record):
@@ -36,11 +53,31 @@ def tune(engine):
 
     @event.listens_for(engine, "begin", insert=True)
     def _begin(connection):
-        # A deferred transaction that reads and then writes fails at once with
-        # SQLITE_BUSY under WAL when another writer got in between; IMMEDIATE waits.
         # oslo.db's own "begin" hook sees the marker and emits nothing more.
         if "in_transaction" not in connection.info:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            lock.acquire()
+            holder.held = True
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                release()
+                raise
             connection.info["in_transaction"] = True
 
+    dialect = engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(dbapi_connection):
+        try:
+            commit(dbapi_connection)
+        finally:
+            release()
+
+    def do_rollback(dbapi_connection):
+        try:
+            rollback(dbapi_connection)
+        finally:
+            release()
+
+    dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
     engine.dispose()

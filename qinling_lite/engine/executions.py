@@ -23,13 +23,12 @@ class ExecutionRunner:
 
     def run(self, execution_id):
         """Run a pending execution; return its final state, or None if another engine has it."""
-        claimed = db_api.claim_execution(execution_id)
-        if claimed is None:
+        execution = db_api.claim_execution(execution_id)
+        if execution is None:
             return None
-        execution, function = claimed
         started = time.monotonic()
         try:
-            outcome, result, logs = self._execute(execution, function)
+            outcome, result, logs = self._execute(execution)
         except exceptions.QinlingLiteError as e:
             LOG.warning("Execution %s could not run: %s", execution_id, e)
             outcome, result, logs = _error_outcome(e), _result(started, e.message), ""
@@ -39,37 +38,37 @@ class ExecutionRunner:
         db_api.finish_execution(execution_id, outcome, result, logs)
         return {"status": outcome, "result": result}
 
-    def _execute(self, execution, function):
+    def _execute(self, execution):
         """Return (status, result, logs) of a worker run; raise for engine-side failures."""
-        if function is None:
+        if execution.function_exists is None:
             raise exceptions.NotFound("Function", id=execution.function_id)
-        md5 = function.code["md5sum"]
+        md5 = execution.code["md5sum"]
         spec = orchestrator_base.FunctionSpec(
-            function_id=function.id,
+            function_id=execution.function_id,
             version=execution.function_version,
-            runtime_id=function.runtime_id,
-            entry=function.entry,
+            runtime_id=execution.runtime_id,
+            entry=execution.entry,
             package_md5=md5,
-            cpu=function.cpu,
-            memory_size=function.memory_size,
-            timeout=function.timeout,
+            cpu=execution.cpu,
+            memory_size=execution.memory_size,
+            timeout=execution.timeout,
         )
         payload = {
             "execution_id": execution.id,
             "input": execution.input or {},
-            "timeout": function.timeout,
-            "memory_size": function.memory_size,
-            "cpu": function.cpu,
-            "context": {"function_id": function.id, "project_id": function.project_id},
+            "timeout": execution.timeout,
+            "memory_size": execution.memory_size,
+            "cpu": execution.cpu,
+            "context": {"function_id": execution.function_id, "project_id": execution.project_id},
         }
 
         def package():
             return self._storage.read(
-                function.project_id, function.id, md5, execution.function_version
+                execution.project_id, execution.function_id, md5, execution.function_version
             )
 
         with self._orchestrator.worker(spec, package, wait=self._worker_wait) as worker:
-            reply = worker.execute(payload, timeout=function.timeout + WORKER_MARGIN)
+            reply = worker.execute(payload, timeout=execution.timeout + WORKER_MARGIN)
         outcome = status.SUCCESS if reply.get("success") else status.FAILED
         return outcome, {"duration": reply["duration"], "output": reply["output"]}, reply["logs"]
 

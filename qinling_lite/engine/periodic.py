@@ -21,7 +21,8 @@ class PeriodicTask:
 
     def stop(self):
         self._stopped.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
 
     def _loop(self):
         while not self._stopped.wait(self._interval):

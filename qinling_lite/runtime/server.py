@@ -10,6 +10,7 @@ because executions are forked from this process: one execution at a time.
 
 import argparse
 import contextlib
+import gc
 import http.server
 import importlib
 import io
@@ -230,10 +231,19 @@ def _write_all(fd, data):
         data = data[os.write(fd, data) :]
 
 
-def _run_child(func, request, log_fd, report_fd, server_fds):
-    """Body of the forked child: run the function and report. Never returns.
+def _read_request(fd):
+    """The execution request the parent writes to a spare child (None at end of file)."""
+    chunks = []
+    while chunk := os.read(fd, REPORT_READ_BYTES):
+        chunks.append(chunk)
+    return json.loads(b"".join(chunks)) if chunks else None
+
+
+def _run_child(func, request_fd, log_fd, report_fd, server_fds):
+    """Body of a forked spare child: wait for a request, run it, report. Never returns.
 
     ``server_fds`` are the server's descriptors, closed so user code cannot use them.
+    The request pipe reaches end of file without a request when the server stops.
     """
     status = 1
     try:
@@ -241,8 +251,12 @@ def _run_child(func, request, log_fd, report_fd, server_fds):
         os.setsid()
         for fd in server_fds:
             os.close(fd)
+        _redirect_child_output(log_fd)  # before the request: off the execution's path
+        request = _read_request(request_fd)
+        if request is None:
+            status = 0
+            return
         _limit_resources(request["timeout"], request["memory_size"])
-        _redirect_child_output(log_fd)
         report = _call(func, request)
         sys.stdout.flush()
         sys.stderr.flush()
@@ -267,25 +281,28 @@ def _drain(fd, chunks):
 
 
 def _wait_child(pid, report_fd, deadline):
-    """Collect the child's report until it exits or the deadline passes.
+    """Collect the child's report until it is complete, the child exits, or the deadline.
 
-    The child's process group is then killed and the child reaped, always.
-    Return (report bytes, timed out, wait status, end time).
+    The child's process group is then killed, so nothing it started outlives the
+    execution. A child that reported is reaped later (``Worker.reap``), after the
+    answer is sent, so its exit does not delay the answer; any other child is reaped
+    now for its wait status. Return (report bytes, timed out, wait status, end time).
     """
     chunks = []
-    exited = False
+    exited = reported = False
     try:
         pidfd = os.pidfd_open(pid)
         try:
             poller = select.poll()
             poller.register(pidfd, select.POLLIN)
             poller.register(report_fd, select.POLLIN)
-            while not exited and (remaining := deadline - time.monotonic()) > 0:
+            while not (exited or reported) and (remaining := deadline - time.monotonic()) > 0:
                 for fd, _ in poller.poll(min(remaining, 3600.0) * 1000):
                     if fd == pidfd:
                         exited = True
                     elif not _drain(report_fd, chunks):
                         poller.unregister(report_fd)
+                    reported = b"\n" in chunks[-1] if chunks else False
             ended = time.monotonic()
         finally:
             os.close(pidfd)
@@ -293,9 +310,9 @@ def _wait_child(pid, report_fd, deadline):
         # Killed before it is reaped, so the group id cannot have been reused.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
+        status = None if reported else os.waitpid(pid, 0)[1]
     _drain(report_fd, chunks)
-    return b"".join(chunks), not exited, status, ended
+    return b"".join(chunks), not (exited or reported), status, ended
 
 
 def _parse_report(data):
@@ -314,7 +331,7 @@ def _failure_output(timed_out, status):
     """Explain an execution that ended without a report."""
     if timed_out:
         return TIMEOUT_OUTPUT
-    if os.waitstatus_to_exitcode(status) == 0:
+    if status is None or os.waitstatus_to_exitcode(status) == 0:
         return NO_RESULT_OUTPUT
     return RESOURCE_OUTPUT
 
@@ -333,6 +350,8 @@ class Worker:
         self.func = None
         self.load_error = None
         self.load_logs = ""
+        self.unreaped = []
+        self.spare = None
 
     def ping(self):
         return {"status": "ok", "function_id": self.function_id, "version": self.version}
@@ -353,10 +372,13 @@ class Worker:
             if self.load_error is not None:
                 self.load_logs = _read_log(log.fileno(), self.max_log_bytes)
         self.function_id, self.version = function_id, version
+        # Objects of the warm process are never collected again, so the collector in
+        # a forked child does not touch (and copy) their pages.
+        gc.freeze()
         return {"loaded": True, "error": self.load_error}
 
     def execute(self, body, server_fds):
-        """Run one execution in a forked child; return the answer."""
+        """Run one execution in a fresh child forked ahead of time; return the answer."""
         if self.function_id is None:
             raise HTTPError(409, "no function loaded")
         request = _parse_execute(body)
@@ -367,26 +389,20 @@ class Worker:
                 "duration": 0.0,
                 "logs": self.load_logs,
             }
-        log_fd, log_path = tempfile.mkstemp(dir=self.workdir, suffix=".log")
-        os.unlink(log_path)
-        report_fd, child_report_fd = os.pipe()
+        spare = self.spare if self.spare is not None and self.spare.alive() else None
+        self.spare = None
+        spare = spare or _Spare(self, server_fds)
         try:
-            os.set_blocking(report_fd, False)
             started = time.monotonic()
-            try:
-                pid = os.fork()
-                if pid == 0:
-                    server_fds = (report_fd, *server_fds)
-                    _run_child(self.func, request, log_fd, child_report_fd, server_fds)
-            finally:
-                os.close(child_report_fd)  # Only the parent gets here.
+            spare.send(body)
             data, timed_out, status, ended = _wait_child(
-                pid, report_fd, started + request["timeout"]
+                spare.pid, spare.report_fd, started + request["timeout"]
             )
-            printed = _read_log(log_fd, self.max_log_bytes)
+            if status is None:
+                self.unreaped.append(spare.pid)
+            printed = _read_log(spare.log_fd, self.max_log_bytes)
         finally:
-            os.close(report_fd)
-            os.close(log_fd)
+            spare.close()
         success, output = _parse_report(data) or (False, _failure_output(timed_out, status))
         execution_id = request["execution_id"]
         return {
@@ -396,6 +412,66 @@ class Worker:
             "logs": f"Start execution: {execution_id}\n{printed}"
             f"Finished execution: {execution_id}\n",
         }
+
+    def prepare(self, server_fds):
+        """Between requests: reap finished children and fork the next execution's child.
+
+        Forking costs about a millisecond; done here, after the answer went out, it is
+        off the path of the next execution.
+        """
+        while self.unreaped:
+            os.waitpid(self.unreaped.pop(), 0)
+        if self.spare is None and self.func is not None:
+            self.spare = _Spare(self, server_fds)
+
+    def stop(self):
+        if self.spare is not None:
+            self.spare.kill()
+            self.spare = None
+
+
+class _Spare:
+    """A child forked from the warm process, waiting on a pipe for its one execution."""
+
+    def __init__(self, worker, server_fds):
+        self.log_fd, log_path = tempfile.mkstemp(dir=worker.workdir, suffix=".log")
+        os.unlink(log_path)
+        request_fd, self.request_fd = os.pipe()
+        self.report_fd, report_fd = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            fds = (*server_fds, self.request_fd, self.report_fd)
+            _run_child(worker.func, request_fd, self.log_fd, report_fd, fds)
+        os.close(request_fd)
+        os.close(report_fd)
+        os.set_blocking(self.report_fd, False)
+
+    def alive(self):
+        """Whether the child still waits (it may have been killed from outside)."""
+        if os.waitpid(self.pid, os.WNOHANG)[0] == 0:
+            return True
+        self.pid = None
+        self.close()
+        return False
+
+    def send(self, body):
+        try:
+            _write_all(self.request_fd, body)
+        finally:
+            os.close(self.request_fd)
+            self.request_fd = None
+
+    def close(self):
+        for fd in (self.request_fd, self.report_fd, self.log_fd):
+            if fd is not None:
+                os.close(fd)
+        self.request_fd = self.report_fd = self.log_fd = None
+
+    def kill(self):
+        """Stop a spare that will not be used; it exits at the end of its request pipe."""
+        self.close()
+        if self.pid is not None:
+            os.waitpid(self.pid, 0)
 
 
 # --- HTTP ---------------------------------------------------------------------
@@ -478,6 +554,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _execute(self, query, body):
         return self.server.worker.execute(body, (self.server.fileno(), self.connection.fileno()))
 
+    def handle_one_request(self):
+        super().handle_one_request()
+        self.server.worker.prepare((self.server.fileno(), self.connection.fileno()))
+
 
 class _ServerMixin:
     """Settings shared by the Unix and TCP servers."""
@@ -546,6 +626,7 @@ def main(argv=None):
     except Terminate:
         pass
     finally:
+        server.worker.stop()
         server.server_close()
         if args.unix_socket:
             with contextlib.suppress(FileNotFoundError):

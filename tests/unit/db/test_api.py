@@ -157,8 +157,14 @@ def test_webhook_lifecycle():
     assert api.get_webhook(webhook.id).function_version == 2
     assert _ids(api.list_webhooks(P1, {"function_id": function.id})) == [webhook.id]
 
-    hook, target = api.get_webhook_target(webhook.id)
-    assert (hook.id, target.id, target.runtime.image) == (webhook.id, function.id, "python3")
+    target = api.get_webhook_target(webhook.id)
+    assert (target.webhook_id, target.function_version, target.function_id) == (
+        webhook.id,
+        2,
+        function.id,
+    )
+    assert (target.project_id, target.timeout) == (P1, function.timeout)
+    assert (target.runtime_id, target.runtime_status) == (function.runtime_id, status.CREATING)
 
     api.delete_webhook(webhook.id, P1)
     for get in (api.get_webhook, api.get_webhook_target):
@@ -258,15 +264,34 @@ def test_claim_execution_exactly_once():
 
     winners = [result for result in results if result is not None]
     assert len(winners) == 1
-    claimed, claimed_function = winners[0]
-    assert (claimed.id, claimed.status, claimed_function.id) == (
+    claimed = winners[0]
+    assert (claimed.id, claimed.function_id, claimed.function_exists) == (
         execution.id,
-        status.RUNNING,
         function.id,
+        function.id,
+    )
+    assert (claimed.entry, claimed.code, claimed.timeout) == (
+        function.entry,
+        function.code,
+        function.timeout,
     )
     assert api.get_execution(execution.id).status == status.RUNNING
     assert api.get_function(function.id).count == 1
     assert api.claim_execution(execution.id) is None
+
+
+def test_claim_of_an_execution_whose_function_is_gone():
+    execution = _execution(_function(_runtime()), function_id="0" * 36)
+    claimed = api.claim_execution(execution.id)
+    assert (claimed.function_id, claimed.function_exists) == ("0" * 36, None)
+
+
+def test_execution_target_is_scoped():
+    function = _function(_runtime())
+    target = api.get_execution_target(function.id, P1)
+    assert (target.function_id, target.project_id) == (function.id, P1)
+    with pytest.raises(exceptions.NotFound):
+        api.get_execution_target(function.id, "another-project")
 
 
 def test_claim_of_a_version_leaves_the_count_alone():

@@ -118,6 +118,20 @@ class Worker:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
             return f.read().split()
 
+    def spare_child(self):
+        """The one child left between executions, forked ahead and waiting (polls)."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            children = self.children()
+            states = []
+            for child in children:
+                with open(f"/proc/{child}/stat") as stat:
+                    states.append(stat.read().split(") ")[1][0])
+            if states == ["S"]:
+                return children[0]
+            time.sleep(0.01)
+        raise AssertionError(f"children not settled: {children} {states}")
+
     def stop(self):
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -170,11 +184,16 @@ def test_hello_world(worker):
 
 
 def test_log_files_are_deleted_and_children_reaped(worker):
-    loaded(worker, "def main(**kwargs):\n    print('x')\n")
+    loaded(worker, "import os\ndef main(**kwargs):\n    print('x')\n    return os.getpid()\n")
+    pids = set()
     for _ in range(3):
-        assert worker.execute()["success"] is True
+        answer = worker.execute()
+        assert answer["success"] is True
+        pids.add(answer["output"])
+    assert len(pids) == 3, "every execution ran in a fresh process"
+    # Only the child forked ahead for the next execution is left, waiting.
+    assert worker.spare_child() not in pids
     assert os.listdir(worker.workdir) == ["package"]
-    assert worker.children() == []
 
 
 def test_reload_same_function_is_noop(worker):
@@ -246,7 +265,8 @@ def test_timeout(worker):
     assert time.monotonic() - started < 2
     assert (answer["success"], answer["output"]) == (False, "Function execution timeout.")
     assert 1 <= answer["duration"] < 2
-    assert worker.children() == []
+    spare = worker.spare_child()
+    assert worker.children() == [spare]
     assert worker.call("GET", "/ping")[0] == 200
 
 
@@ -254,13 +274,25 @@ def test_timeout_kills_grandchildren(worker):
     source = (
         "import os, time\n"
         "def main(**kwargs):\n"
-        "    if os.fork() == 0:\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
         "        time.sleep(30)\n"
+        "    print('grandchild', pid, flush=True)\n"
         "    time.sleep(30)\n"
     )
     loaded(worker, source)
-    assert worker.execute(timeout=0.3)["output"] == "Function execution timeout."
-    assert worker.children() == []
+    answer = worker.execute(timeout=0.3)
+    assert answer["output"] == "Function execution timeout."
+    grandchild = int(answer["logs"].split("grandchild ")[1].split()[0])
+    assert worker.children() == [worker.spare_child()]
+    deadline = time.monotonic() + 5
+    while os.path.exists(f"/proc/{grandchild}") and time.monotonic() < deadline:
+        with open(f"/proc/{grandchild}/stat") as stat:
+            if stat.read().split(") ")[1][0] == "Z":
+                break
+        time.sleep(0.01)
+    else:
+        assert not os.path.exists(f"/proc/{grandchild}")
 
 
 def test_memory_limit(worker):

@@ -30,29 +30,28 @@ def parse_input(raw):
     return value if isinstance(value, dict) else {"__function_input": raw}
 
 
-def start(ctx, engine, function, version, values, sync, timeout_margin):
-    """Record a pending execution of ``function`` and hand it to an engine.
+def start(ctx, engine, target, version, values, sync, timeout_margin):
+    """Record a pending execution and hand it to an engine.
 
+    ``target`` is the function's execution target (``db.api.get_execution_target``).
     Shared by executions, webhooks and jobs. The row is committed before the engine
-    hears of it; if the engine cannot be reached the row stays pending and is
-    picked up later. A sync start waits for the outcome and returns the final row.
+    hears of it; if the engine cannot be reached the row stays pending and is picked
+    up later. A sync start waits for the outcome and returns the final row.
     """
-    runtime = function.runtime
-    if runtime is not None and runtime.status != status.AVAILABLE:
-        raise exceptions.RuntimeNotAvailable(runtime.id)
+    if target.runtime_id is not None and target.runtime_status != status.AVAILABLE:
+        raise exceptions.RuntimeNotAvailable(target.runtime_id)
     execution = db_api.create_execution(
         {
             **values,
-            "function_id": function.id,
+            "function_id": target.function_id,
             "function_version": version,
-            "project_id": function.project_id,
+            "project_id": target.project_id,
             "sync": sync,
-            "status": status.PENDING,
         }
     )
     try:
         engine.create_execution(
-            ctx, execution.id, sync=sync, timeout=function.timeout + timeout_margin
+            ctx, execution.id, sync=sync, timeout=target.timeout + timeout_margin
         )
     except Exception:
         LOG.exception("Execution %s is recorded but no engine took it yet", execution.id)
@@ -80,11 +79,11 @@ class ExecutionsController(rest.RestController):
             raise exceptions.NotFound("FunctionAlias", name=fields["function_alias"])
         if not fields.get("function_id"):
             raise exceptions.InputError("Either function_alias or function_id must be provided.")
-        function = db_api.get_function(fields["function_id"], ctx.project_id)
+        target = db_api.get_execution_target(fields["function_id"], ctx.project_id)
         if fields.get("function_version"):
             raise exceptions.NotFound(
                 "FunctionVersion",
-                function_id=function.id,
+                function_id=target.function_id,
                 version_number=fields["function_version"],
             )
         values = {"input": parse_input(fields.get("input"))}
@@ -93,7 +92,7 @@ class ExecutionsController(rest.RestController):
         execution = start(
             ctx,
             request.engine,
-            function,
+            target,
             0,
             values,
             body.sync,

@@ -104,14 +104,14 @@ class WebhooksController(rest.RestController):
     def invoke(self, id):
         """Run the webhook's function asynchronously; no token needed, the id is the secret."""
         request = pecan.request
-        webhook, function = db_api.get_webhook_target(params.uuid(id))
+        target = db_api.get_webhook_target(params.uuid(id))
         data = invocation_input(request)
         execution = executions.start(
             request.context,
             request.engine,
-            function,
-            webhook.function_version or 0,
-            {"input": data, "description": f"Created by Webhook {webhook.id}"},
+            target,
+            target.function_version or 0,
+            {"input": data, "description": f"Created by Webhook {target.webhook_id}"},
             sync=False,
             timeout_margin=0,
         )
