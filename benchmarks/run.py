@@ -24,6 +24,8 @@ import tempfile
 import time
 import zipfile
 
+from qinling_lite import config
+
 HERE = pathlib.Path(__file__).parent
 NOOP = "def main(**kwargs):\n    return None\n"
 AODH_EVENT = (
@@ -149,7 +151,7 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     serve = pathlib.Path(sys.executable).parent / "qinling-lite-serve"
-    threads = 32
+    threads = config.CONF.api.api_threads  # the bare app gets as many as qinling-lite
     figures = {}
 
     with (
@@ -158,9 +160,7 @@ def main():
     ):
         port = free_port()
         conf = pathlib.Path(data_dir) / "bench.conf"
-        conf.write_text(
-            f"[api]\napi_threads = {threads}\n[DEFAULT]\ndefault_log_levels = qinling_lite=WARN\n"
-        )
+        conf.write_text("[DEFAULT]\ndefault_log_levels = qinling_lite=WARN\n")
         server = start(
             [str(serve), "--data-dir", data_dir, "--port", str(port), "--config-file", str(conf)],
             log,

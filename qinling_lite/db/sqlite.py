@@ -16,7 +16,9 @@ import threading
 from sqlalchemy import event, pool
 
 BUSY_TIMEOUT_MS = 30000
-POOL_SIZE = 8
+# Threads wait for the transaction lock holding a connection: keep enough of them
+# that the pool never closes and reopens connections under load.
+POOL_SIZE = 64
 POOL_OVERFLOW = 64
 
 
@@ -45,16 +47,19 @@ def tune(engine):
     def _connect(dbapi_connection, connection_record):
         # oslo.db already turned off pysqlite's own BEGIN.
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine, "begin", insert=True)
+    # oslo.db emits a deferred BEGIN for SQLite; this module emits BEGIN IMMEDIATE instead.
+    for listener in list(engine.dispatch.begin):
+        if listener.__name__ == "_sqlite_emit_begin":
+            event.remove(engine, "begin", listener)
+
+    @event.listens_for(engine, "begin")
     def _begin(connection):
-        # oslo.db's own "begin" hook sees the marker and emits nothing more.
-        if "in_transaction" not in connection.info:
+        if not connection.connection.dbapi_connection.in_transaction:
             lock.acquire()
             holder.held = True
             try:
@@ -62,7 +67,6 @@ def tune(engine):
             except BaseException:
                 release()
                 raise
-            connection.info["in_transaction"] = True
 
     dialect = engine.dialect
     commit, rollback = dialect.do_commit, dialect.do_rollback
@@ -81,3 +85,8 @@ def tune(engine):
 
     dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
     engine.dispose()
+    connection = engine.raw_connection()  # outside any transaction
+    try:
+        connection.cursor().execute("PRAGMA journal_mode=WAL")  # kept in the database file
+    finally:
+        connection.close()
