@@ -81,6 +81,19 @@ engine_opts = [
         help="Seconds an execution waits for a free worker before it ends in error.",
     ),
     cfg.IntOpt(
+        "pending_sweep_interval",
+        default=10,
+        min=1,
+        help="Seconds between sweeps that hand executions still pending to this engine "
+        "(their dispatch was lost, e.g. the broker or an engine was down).",
+    ),
+    cfg.IntOpt(
+        "pending_grace",
+        default=30,
+        min=1,
+        help="Seconds an execution may stay pending before a sweep re-dispatches it.",
+    ),
+    cfg.IntOpt(
         "worker_idle_expiry",
         default=3600,
         min=1,

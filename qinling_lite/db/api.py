@@ -297,6 +297,18 @@ def claim_execution(id):
     return execution
 
 
+def list_stale_pending_executions(older_than, limit):
+    """Ids of executions pending since before ``older_than`` (UTC), oldest first."""
+    query = (
+        sa.select(_E.c.id)
+        .where(_E.c.status == status.PENDING, _E.c.created_at < older_than)
+        .order_by(_E.c.created_at)
+        .limit(limit)
+    )
+    with _read_connection() as connection:
+        return list(connection.scalars(query))
+
+
 def finish_execution(id, new_status, result, logs):
     """Record the one outcome of a running execution; False if it was not running."""
     with _write_connection() as connection:

@@ -1,8 +1,10 @@
 """An engine: orchestrator, package storage, the RPC endpoint and its periodic work."""
 
 import concurrent.futures
+import datetime
 
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from qinling_lite import orchestrator, status, storage
 from qinling_lite.db import api as db_api
@@ -11,6 +13,7 @@ from qinling_lite.engine import executions, manager, periodic
 LOG = logging.getLogger(__name__)
 
 IDLE_CHECK_INTERVAL = 60
+SWEEP_BATCH = 200
 
 
 class EngineService:
@@ -28,6 +31,7 @@ class EngineService:
         )
         self._periodic = [
             periodic.PeriodicTask(IDLE_CHECK_INTERVAL, self._expire_idle_workers),
+            periodic.PeriodicTask(conf.engine.pending_sweep_interval, self._redispatch_pending),
         ]
 
     def start(self):
@@ -45,3 +49,12 @@ class EngineService:
 
     def _expire_idle_workers(self):
         self.orchestrator.expire_idle(self._conf.engine.worker_idle_expiry)
+
+    def _redispatch_pending(self):
+        """Run executions whose dispatch was lost; the claim keeps each to one run."""
+        grace = datetime.timedelta(seconds=self._conf.engine.pending_grace)
+        stale = db_api.list_stale_pending_executions(timeutils.utcnow() - grace, SWEEP_BATCH)
+        if stale:
+            LOG.warning("Re-dispatching %d executions left pending", len(stale))
+        for execution_id in stale:
+            self.executor.submit(self.manager.create_execution, None, execution_id)

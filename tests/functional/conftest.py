@@ -94,7 +94,11 @@ def server(tmp_path_factory):
     database = db_backends.create_database(backend)
     data_dir = tmp_path_factory.mktemp("data")
     conf = data_dir / "qinling-lite.conf"
-    conf.write_text(f"[database]\nconnection = {database}\n[local_orchestrator]\npool_size = 2\n")
+    conf.write_text(
+        f"[database]\nconnection = {database}\n"
+        "[local_orchestrator]\npool_size = 2\n"
+        "[engine]\npending_sweep_interval = 1\npending_grace = 1\n"
+    )
     port = free_port()
     with open(data_dir / "serve.log", "wb") as log:
         process = subprocess.Popen(
@@ -113,7 +117,7 @@ def server(tmp_path_factory):
             return False
 
     assert wait_for(up, timeout=60, interval=0.1), "qinling-lite-serve did not start"
-    yield {"url": url, "data_dir": data_dir, "process": process}
+    yield {"url": url, "data_dir": data_dir, "process": process, "database": database}
     process.terminate()
     process.wait(timeout=30)
     db_backends.drop_database(database)

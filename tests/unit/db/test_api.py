@@ -344,3 +344,16 @@ def test_mebibyte_input_and_logs_round_trip():
     got = api.get_execution(execution.id)
     assert got.input == got.result == big
     assert len(got.logs) == 1024 * 1024
+
+
+def test_stale_pending_executions_are_listed_oldest_first():
+    function = _function(_runtime())
+    now = datetime.datetime(2026, 1, 1, 12, 0, 0)
+    old = _execution(function, created_at=now - datetime.timedelta(minutes=2))
+    older = _execution(function, created_at=now - datetime.timedelta(minutes=3))
+    _execution(function, created_at=now)  # too recent
+    claimed = _execution(function, created_at=now - datetime.timedelta(minutes=4))
+    api.claim_execution(claimed.id)
+    cutoff = now - datetime.timedelta(minutes=1)
+    assert api.list_stale_pending_executions(cutoff, 10) == [older.id, old.id]
+    assert api.list_stale_pending_executions(cutoff, 1) == [older.id]
