@@ -284,7 +284,8 @@ def test_timeout_kills_grandchildren(worker):
     answer = worker.execute(timeout=0.3)
     assert answer["output"] == "Function execution timeout."
     grandchild = int(answer["logs"].split("grandchild ")[1].split()[0])
-    assert worker.children() == [worker.spare_child()]
+    spare = worker.spare_child()
+    assert worker.children() == [spare]
     deadline = time.monotonic() + 5
     while os.path.exists(f"/proc/{grandchild}") and time.monotonic() < deadline:
         with open(f"/proc/{grandchild}/stat") as stat:
