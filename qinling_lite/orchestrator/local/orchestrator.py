@@ -230,7 +230,11 @@ class LocalOrchestrator(base.Orchestrator):
         if self._stopped:
             raise exceptions.OrchestratorError("The local orchestrator is stopped.")
         if spec.runtime_id not in self._pools:
-            raise exceptions.OrchestratorError(f"Runtime {spec.runtime_id} has no worker pool.")
+            # A runtime this orchestrator has no pool for yet (the engine restarted, or
+            # another engine created it): adopt it. The refill thread warms its pool;
+            # this execution starts a worker cold if none is ready.
+            self._pools[spec.runtime_id] = _Pool(image=None)
+            self._wake.set()
         key = (spec.function_id, spec.version)
         function = self._functions.get(key)
         if function is None or (function.package_md5, function.runtime_id) != (
@@ -320,6 +324,7 @@ class LocalOrchestrator(base.Orchestrator):
 
     def _start_workers(self, count):
         """Start ``count`` workers at once; return (ready workers, error messages)."""
+        self._ensure_sandbox()
         started, errors = [], []
         for _ in range(count):
             try:

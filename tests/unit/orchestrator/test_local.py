@@ -243,8 +243,12 @@ def test_delete_pool_kills_every_worker(orch, conf):
     assert wait_for(lambda: processes_using(work_dir) == [])
     assert orch.get_pool("rt") == {"total": 0, "available": 0}
     assert orch.list_workers("idle") == orch.list_workers("busy") == []
-    with pytest.raises(exceptions.OrchestratorError, match="no worker pool"):
-        run(orch, spec(), hello())
+
+
+def test_a_runtime_without_a_pool_is_adopted(orch):
+    """An engine that restarted, or did not create the runtime, still runs its functions."""
+    assert run(orch, spec(runtime_id="elsewhere"), hello())[1]["output"] == "Hello, World"
+    assert wait_for(lambda: orch.get_pool("elsewhere")["available"] >= 1)
 
 
 def test_stop_kills_everything(orch, conf):

@@ -1,0 +1,199 @@
+"""The engine over a real database, package store and local orchestrator."""
+
+import io
+import threading
+import time
+import zipfile
+
+import pytest
+
+from qinling_lite import config, status, storage
+from qinling_lite.db import api as db_api
+from qinling_lite.db import migration
+from qinling_lite.engine import executions, manager, periodic
+from qinling_lite.engine import service as engine_service
+from tests import db_backends
+
+CONF = config.CONF
+HELLO = (
+    "def main(name='World', **kwargs):\n"
+    "    print('hello from', name)\n"
+    "    return 'Hello, %s' % name\n"
+)
+
+
+@pytest.fixture
+def conf(tmp_path):
+    CONF([], project="qinling-lite")
+    CONF.set_override("state_path", str(tmp_path))
+    CONF.set_override("pool_size", 1, group="local_orchestrator")
+    yield CONF
+    CONF.clear_override("state_path")
+    CONF.clear_override("pool_size", group="local_orchestrator")
+    CONF.clear_override("python", group="local_orchestrator")
+
+
+@pytest.fixture
+def database(conf, tmp_path):
+    with db_backends.use_database(f"sqlite:///{tmp_path / 'engine.sqlite'}"):
+        migration.upgrade()
+        yield
+
+
+@pytest.fixture
+def engine(conf, database):
+    service = engine_service.EngineService(conf)
+    yield service
+    service.stop()
+
+
+def _function(conf, source=HELLO, runtime_status=status.AVAILABLE):
+    runtime = db_api.create_runtime(
+        {"image": "python3", "project_id": "p1", "status": runtime_status}
+    )
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("hello.py", source)
+    package.seek(0)
+    function_id = "11111111-2222-3333-4444-555555555555"
+    md5 = storage.load(conf).store("p1", function_id, package)
+    return runtime, db_api.create_function(
+        {
+            "id": function_id,
+            "project_id": "p1",
+            "runtime_id": runtime.id,
+            "code": {"source": "package", "md5sum": md5},
+            "entry": "hello.main",
+            "cpu": 100,
+            "memory_size": 32 * 1024 * 1024,
+            "timeout": 5,
+        }
+    )
+
+
+def _pending(function, **values):
+    return db_api.create_execution(
+        {"function_id": function.id, "project_id": function.project_id, **values}
+    )
+
+
+def test_create_runtime_makes_it_available(engine):
+    runtime = db_api.create_runtime({"image": "python3", "project_id": "p1"})
+    engine.manager.create_runtime(None, runtime.id)
+    assert db_api.get_runtime(runtime.id).status == status.AVAILABLE
+    assert engine.manager.get_runtime_pool(None, runtime.id) == {"total": 1, "available": 1}
+
+
+def test_a_runtime_whose_workers_cannot_start_is_in_error_with_a_reason(conf, database):
+    conf.set_override("python", "/nonexistent/python3", group="local_orchestrator")
+    service = engine_service.EngineService(conf)
+    try:
+        runtime = db_api.create_runtime({"image": "python3", "project_id": "p1"})
+        service.manager.create_runtime(None, runtime.id)
+        failed = db_api.get_runtime(runtime.id)
+        assert failed.status == status.ERROR
+        assert "/nonexistent/python3" in failed.status_reason
+    finally:
+        service.stop()
+
+
+def test_run_records_one_outcome(engine, conf):
+    runtime, function = _function(conf)
+    engine.manager.start_pool(runtime)
+    execution = _pending(function, input={"name": "Engine"})
+
+    outcome = engine.manager.create_execution(None, execution.id)
+    assert outcome["status"] == status.SUCCESS
+    assert outcome["result"]["output"] == "Hello, Engine"
+
+    stored = db_api.get_execution(execution.id)
+    assert stored.status == status.SUCCESS
+    assert stored.result == outcome["result"]
+    assert "hello from Engine" in stored.logs
+    assert db_api.get_function(function.id).count == 1
+    # Anyone asking again (a re-dispatch, another engine) runs nothing.
+    assert engine.manager.create_execution(None, execution.id) is None
+    assert db_api.get_function(function.id).count == 1
+
+
+def test_concurrent_dispatches_of_one_execution_run_it_once(engine, conf):
+    runtime, function = _function(conf)
+    engine.manager.start_pool(runtime)
+    execution = _pending(function)
+    results = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(engine.manager.create_execution(None, execution.id))
+        )
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r is None for r in results) == [False, True, True, True]
+
+
+def test_an_execution_of_a_deleted_function_ends_in_error(engine, conf):
+    runtime, function = _function(conf)
+    execution = _pending(function, function_id="99999999-2222-3333-4444-555555555555")
+    outcome = engine.manager.create_execution(None, execution.id)
+    assert outcome["status"] == status.ERROR
+    assert outcome["result"]["output"].startswith("Function not found")
+    assert db_api.get_execution(execution.id).status == status.ERROR
+
+
+def test_a_missing_package_ends_in_error(engine, conf):
+    runtime, function = _function(conf)
+    storage.load(conf).delete_all(function.project_id, function.id)
+    outcome = engine.manager.create_execution(None, _pending(function).id)
+    assert outcome["status"] == status.ERROR
+    assert outcome["result"]["output"].startswith("Package not found")
+
+
+def test_runner_failure_of_the_function_is_failed_not_error(engine, conf):
+    runtime, function = _function(conf, source="def main(**kwargs):\n    raise KeyError('k')\n")
+    runner = executions.ExecutionRunner(engine.orchestrator, storage.load(conf), worker_wait=5)
+    outcome = runner.run(_pending(function).id)
+    assert outcome["status"] == status.FAILED
+    assert outcome["result"]["output"] == "'k'"
+
+
+def test_release_function_drops_its_warm_workers(engine, conf):
+    runtime, function = _function(conf)
+    engine.manager.create_execution(None, _pending(function).id)
+    assert engine.orchestrator.list_workers(function.id, 0)
+    engine.manager.release_function(None, function.id)
+    assert engine.orchestrator.list_workers(function.id, 0) == []
+
+
+def test_delete_runtime_removes_pool_and_row(engine):
+    runtime = db_api.create_runtime({"image": "python3", "project_id": "p1"})
+    engine.manager.create_runtime(None, runtime.id)
+    engine.manager.delete_runtime(None, runtime.id)
+    assert engine.manager.get_runtime_pool(None, runtime.id) == {"total": 0, "available": 0}
+    assert db_api.list_runtimes() == []
+
+
+def test_manager_declares_the_rpc_target():
+    assert manager.EngineManager.target.version == "1.0"
+
+
+def test_periodic_task_repeats_survives_errors_and_stops():
+    calls = []
+
+    def tick():
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise RuntimeError("first tick fails")
+
+    task = periodic.PeriodicTask(0.01, tick)
+    task.start()
+    deadline = time.monotonic() + 5
+    while len(calls) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    task.stop()
+    stopped_at = len(calls)
+    time.sleep(0.05)
+    assert stopped_at >= 3
+    assert len(calls) == stopped_at
