@@ -81,11 +81,20 @@ engine_opts = [
         help="Seconds an execution waits for a free worker before it ends in error.",
     ),
     cfg.IntOpt(
+        "lease_time",
+        default=30,
+        min=3,
+        help="Seconds an engine holds an execution it runs without renewing the claim; "
+        "it renews every third of that. When an engine dies, another one takes its "
+        "executions over once their leases have run out.",
+    ),
+    cfg.IntOpt(
         "pending_sweep_interval",
         default=10,
         min=1,
-        help="Seconds between sweeps that hand executions still pending to this engine "
-        "(their dispatch was lost, e.g. the broker or an engine was down).",
+        help="Seconds between sweeps that hand this engine the executions no engine "
+        "runs: still pending (their dispatch was lost, e.g. the broker was down) or "
+        "held under a lease that ran out (their engine died).",
     ),
     cfg.IntOpt(
         "pending_grace",
@@ -191,7 +200,17 @@ for _group, _opts in _GROUPS:
     CONF.register_opts(_opts, group=_group)
 
 logging.register_options(CONF)
-db_options.set_defaults(CONF, connection="sqlite:///$state_path/qinling-lite.sqlite")
+CONF.register_opts(db_options.database_opts, group="database")
+
+
+def set_lib_defaults():
+    """qinling-lite's defaults for library options (also shown in the sample config)."""
+    cfg.set_defaults(
+        db_options.database_opts, connection="sqlite:///$state_path/qinling-lite.sqlite"
+    )
+
+
+set_lib_defaults()
 
 
 def list_opts():

@@ -7,8 +7,8 @@ default), as Ironic does when the conductor runs in-process; oslo.messaging's
 ``fake://`` driver would add up to 50 ms per message.
 
 API versions:
-    1.0 - create_execution, create_runtime, delete_runtime, get_runtime_pool,
-          release_function
+    1.0 - create_execution, create_runtime, delete_runtime (fanout), get_runtime_pool,
+          release_function (fanout)
 """
 
 import concurrent.futures
@@ -39,16 +39,18 @@ class EngineClient:
         self._cast(ctxt, "create_runtime", runtime_id=runtime_id)
 
     def delete_runtime(self, ctxt, runtime_id):
-        self._cast(ctxt, "delete_runtime", runtime_id=runtime_id)
+        """Every engine drops its workers of the runtime; the row is then removed."""
+        self._cast(ctxt, "delete_runtime", fanout=True, runtime_id=runtime_id)
 
     def get_runtime_pool(self, ctxt, runtime_id):
         return self._call(ctxt, "get_runtime_pool", None, runtime_id=runtime_id)
 
     def release_function(self, ctxt, function_id, version=None):
-        """Drop the warm workers of a function (all versions when ``version`` is None)."""
-        self._cast(ctxt, "release_function", function_id=function_id, version=version)
+        """Every engine drops the warm workers of a function (all versions if None)."""
+        self._cast(ctxt, "release_function", fanout=True, function_id=function_id, version=version)
 
-    def _cast(self, ctxt, method, **kwargs):
+    def _cast(self, ctxt, method, fanout=False, **kwargs):
+        """Send without waiting: to one engine, or to all of them with ``fanout``."""
         raise NotImplementedError
 
     def _call(self, ctxt, method, timeout, **kwargs):
@@ -73,12 +75,15 @@ class RPCEngineClient(EngineClient):
     """Reaches any engine on the topic through oslo.messaging."""
 
     def __init__(self, transport):
+        # No retries: when the broker is down the API must still answer at once; what
+        # it recorded is picked up by the engines' sweep.
         self._client = messaging.get_rpc_client(
-            transport, _target(), serializer=_ContextSerializer()
+            transport, _target(), serializer=_ContextSerializer(), retry=0
         )
 
-    def _cast(self, ctxt, method, **kwargs):
-        self._client.cast(ctxt, method, **kwargs)
+    def _cast(self, ctxt, method, fanout=False, **kwargs):
+        client = self._client.prepare(fanout=True) if fanout else self._client
+        client.cast(ctxt, method, **kwargs)
 
     def _call(self, ctxt, method, timeout, **kwargs):
         client = self._client.prepare(timeout=timeout) if timeout else self._client
@@ -95,7 +100,7 @@ class LocalEngineClient(EngineClient):
         self._manager = manager
         self._executor = executor
 
-    def _cast(self, ctxt, method, **kwargs):
+    def _cast(self, ctxt, method, fanout=False, **kwargs):
         self._executor.submit(getattr(self._manager, method), ctxt, **kwargs)
 
     def _call(self, ctxt, method, timeout, **kwargs):

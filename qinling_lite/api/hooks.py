@@ -48,7 +48,14 @@ class RequestBodyHook(pecan.hooks.PecanHook):
     def on_route(self, state):
         request = state.request
         limit = self._webhook_limit if request.path.endswith("/invoke") else self._limit
-        if (request.content_length or 0) > limit:
+        if request.content_length is None and request.is_body_readable:
+            # A chunked body has no length to check: read at most one byte more than
+            # the limit, and keep what was read as the body.
+            body = request.body_file_raw.read(limit + 1)
+            if len(body) > limit:
+                raise exceptions.PayloadTooLarge(limit)
+            request.body = body
+        elif (request.content_length or 0) > limit:
             raise exceptions.PayloadTooLarge(limit)
         if request.content_type == "application/json" and request.content_length:
             start = request.body.lstrip()[:1]

@@ -4,6 +4,7 @@
 value limits reads and writes to that project.
 """
 
+import datetime
 import threading
 
 import sqlalchemy as sa
@@ -136,8 +137,12 @@ def set_runtime_status(id, new_status, reason=None):
         )
 
 
-def list_runtimes_with_status(statuses):
-    return _list(models.Runtime, None, extra=models.Runtime.status.in_(statuses))
+def list_runtimes_with_status(statuses, before=None):
+    """Runtimes in one of ``statuses`` (created before ``before``, if given)."""
+    condition = models.Runtime.status.in_(statuses)
+    if before is not None:
+        condition = sa.and_(condition, models.Runtime.created_at < before)
+    return _list(models.Runtime, None, extra=condition)
 
 
 def mark_runtime_deleting(id):
@@ -230,6 +235,7 @@ def create_execution(values):
         function_version=0,
         sync=True,
         status=status.PENDING,
+        attempts=0,
     )
     row.update(values)
     with _write_connection() as connection:
@@ -256,6 +262,7 @@ _CLAIM_COLUMNS = (
     _E.c.input,
     _E.c.function_version,
     _E.c.function_id,
+    _E.c.attempts,
     _F.c.id.label("function_exists"),
     _F.c.project_id,
     _F.c.runtime_id,
@@ -267,21 +274,36 @@ _CLAIM_COLUMNS = (
 )
 
 
-def claim_execution(id):
-    """Move a pending execution to running; return what running it needs, or None.
+def _claimable(now):
+    """Pending, or running under a lease that ran out (its engine died)."""
+    return sa.or_(
+        _E.c.status == status.PENDING,
+        sa.and_(_E.c.status == status.RUNNING, _E.c.lease_expires_at < now),
+    )
+
+
+def claim_execution(id, engine_id, lease):
+    """Take an execution for ``engine_id`` for ``lease`` seconds; what running it needs, or None.
 
     One UPDATE decides the winner, so any number of engines can race for the same
-    execution and exactly one runs it. The function's execution count is bumped in
-    the same transaction. The row has the execution's ``id, input,
-    function_version, function_id`` and its function's ``project_id, runtime_id,
-    entry, code, cpu, memory_size, timeout`` (``function_exists`` is None when the
-    function was deleted).
+    execution and exactly one runs it; an execution whose lease ran out is taken over
+    the same way. The function's execution count is bumped on the first attempt only.
+    The row has the execution's ``id, input, function_version, function_id,
+    attempts`` and its function's ``project_id, runtime_id, entry, code, cpu,
+    memory_size, timeout`` (``function_exists`` is None when the function was deleted).
     """
+    now = timeutils.utcnow()
     with _write_connection() as connection:
         claimed = connection.execute(
             sa.update(_E)
-            .where(_E.c.id == id, _E.c.status == status.PENDING)
-            .values(status=status.RUNNING, updated_at=timeutils.utcnow())
+            .where(_E.c.id == id, _claimable(now))
+            .values(
+                status=status.RUNNING,
+                engine_id=engine_id,
+                lease_expires_at=now + datetime.timedelta(seconds=lease),
+                attempts=_E.c.attempts + 1,
+                updated_at=now,
+            )
         ).rowcount
         if not claimed:
             return None
@@ -290,18 +312,52 @@ def claim_execution(id):
             .select_from(_E.outerjoin(_F, _F.c.id == _E.c.function_id))
             .where(_E.c.id == id)
         ).one()
-        if execution.function_exists is not None and execution.function_version == 0:
+        first = execution.attempts == 1
+        if first and execution.function_exists is not None and execution.function_version == 0:
             connection.execute(
                 sa.update(_F).where(_F.c.id == execution.function_id).values(count=_F.c.count + 1)
             )
     return execution
 
 
-def list_stale_pending_executions(older_than, limit):
-    """Ids of executions pending since before ``older_than`` (UTC), oldest first."""
+def renew_leases(engine_id, ids, lease):
+    """Extend the leases ``engine_id`` holds on these running executions."""
+    if not ids:
+        return
+    with _write_connection() as connection:
+        connection.execute(
+            sa.update(_E)
+            .where(
+                _E.c.id.in_(ids),
+                _E.c.engine_id == engine_id,
+                _E.c.status == status.RUNNING,
+            )
+            .values(lease_expires_at=timeutils.utcnow() + datetime.timedelta(seconds=lease))
+        )
+
+
+def release_execution(id, engine_id):
+    """Hand a claimed execution back (pending again) for a later attempt."""
+    with _write_connection() as connection:
+        connection.execute(
+            sa.update(_E)
+            .where(_E.c.id == id, _E.c.engine_id == engine_id, _E.c.status == status.RUNNING)
+            .values(status=status.PENDING, engine_id=None, lease_expires_at=None)
+        )
+
+
+def list_stale_executions(pending_before, limit):
+    """Ids of executions no engine is running: pending since before ``pending_before``
+    (UTC), or running under a lease that ran out. Oldest first."""
+    now = timeutils.utcnow()
     query = (
         sa.select(_E.c.id)
-        .where(_E.c.status == status.PENDING, _E.c.created_at < older_than)
+        .where(
+            sa.or_(
+                sa.and_(_E.c.status == status.PENDING, _E.c.created_at < pending_before),
+                sa.and_(_E.c.status == status.RUNNING, _E.c.lease_expires_at < now),
+            )
+        )
         .order_by(_E.c.created_at)
         .limit(limit)
     )
@@ -309,17 +365,22 @@ def list_stale_pending_executions(older_than, limit):
         return list(connection.scalars(query))
 
 
-def finish_execution(id, new_status, result, logs):
-    """Record the one outcome of a running execution; False if it was not running."""
+def finish_execution(id, engine_id, new_status, result, logs):
+    """Record the one outcome of an execution ``engine_id`` still holds; False if it lost it."""
     with _write_connection() as connection:
         return bool(
             connection.execute(
                 sa.update(_E)
-                .where(_E.c.id == id, _E.c.status == status.RUNNING)
+                .where(
+                    _E.c.id == id,
+                    _E.c.status == status.RUNNING,
+                    _E.c.engine_id == engine_id,
+                )
                 .values(
                     status=new_status,
                     result=result,
                     logs=logs,
+                    lease_expires_at=None,
                     updated_at=timeutils.utcnow(),
                 )
             ).rowcount

@@ -75,7 +75,8 @@ class Execution(Base):
     __tablename__ = "executions"
     __table_args__ = (
         sa.Index("executions_project_id_created_at_idx", "project_id", "created_at"),
-        sa.Index("executions_status_updated_at_idx", "status", "updated_at"),
+        sa.Index("executions_status_created_at_idx", "status", "created_at"),
+        sa.Index("executions_status_lease_expires_at_idx", "status", "lease_expires_at"),
     )
 
     function_id = orm.mapped_column(sa.String(36), nullable=False, index=True)
@@ -87,6 +88,11 @@ class Execution(Base):
     status = orm.mapped_column(sa.String(32), nullable=False, default=status.PENDING)
     result = orm.mapped_column(JsonEncoded)
     logs = orm.mapped_column(LongText)
+    # The engine running it holds a lease it renews; when the lease runs out (the
+    # engine died) another engine takes the execution over.
+    engine_id = orm.mapped_column(sa.String(255))
+    lease_expires_at = orm.mapped_column(Timestamp)
+    attempts = orm.mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
 
 
 class Webhook(Base):

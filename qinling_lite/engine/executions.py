@@ -1,5 +1,6 @@
 """Running one execution: claim it, get a worker, run it, record the one outcome."""
 
+import threading
 import time
 
 from oslo_log import log as logging
@@ -15,27 +16,60 @@ LOG = logging.getLogger(__name__)
 WORKER_MARGIN = 2.0
 
 
+# An execution that found no free worker this many times ends in error.
+MAX_ATTEMPTS = 5
+
+
 class ExecutionRunner:
-    def __init__(self, orchestrator, storage, worker_wait):
+    """Runs executions under leases held by this engine, and renews them."""
+
+    def __init__(self, orchestrator, storage, worker_wait, engine_id, lease):
         self._orchestrator = orchestrator
         self._storage = storage
         self._worker_wait = worker_wait
+        self.engine_id = engine_id
+        self._lease = lease
+        self._running = set()
+        self._lock = threading.Lock()
 
     def run(self, execution_id):
-        """Run a pending execution; return its final state, or None if another engine has it."""
-        execution = db_api.claim_execution(execution_id)
+        """Run an execution no engine holds; its final state, or None if it is not ours."""
+        execution = db_api.claim_execution(execution_id, self.engine_id, self._lease)
         if execution is None:
             return None
+        with self._lock:
+            self._running.add(execution_id)
+        try:
+            return self._run(execution)
+        finally:
+            with self._lock:
+                self._running.discard(execution_id)
+
+    def renew_leases(self):
+        """Keep the leases of the executions this engine is running (periodic)."""
+        with self._lock:
+            running = list(self._running)
+        db_api.renew_leases(self.engine_id, running, self._lease)
+
+    def _run(self, execution):
         started = time.monotonic()
         try:
             outcome, result, logs = self._execute(execution)
+        except exceptions.NoWorkerAvailable as e:
+            if execution.attempts < MAX_ATTEMPTS:
+                LOG.info("Execution %s waits for a worker: %s", execution.id, e)
+                db_api.release_execution(execution.id, self.engine_id)
+                return None
+            outcome, result, logs = status.ERROR, _result(started, e.message), ""
         except exceptions.QinlingLiteError as e:
-            LOG.warning("Execution %s could not run: %s", execution_id, e)
+            LOG.warning("Execution %s could not run: %s", execution.id, e)
             outcome, result, logs = _error_outcome(e), _result(started, e.message), ""
         except Exception:
-            LOG.exception("Execution %s failed in the engine", execution_id)
+            LOG.exception("Execution %s failed in the engine", execution.id)
             outcome, result, logs = status.ERROR, _result(started, "Internal service error."), ""
-        db_api.finish_execution(execution_id, outcome, result, logs)
+        if not db_api.finish_execution(execution.id, self.engine_id, outcome, result, logs):
+            LOG.warning("Execution %s was taken over; its outcome here is dropped", execution.id)
+            return None
         return {"status": outcome, "result": result}
 
     def _execute(self, execution):

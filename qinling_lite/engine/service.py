@@ -2,6 +2,8 @@
 
 import concurrent.futures
 import datetime
+import os
+import uuid
 
 from oslo_log import log as logging
 from oslo_utils import timeutils
@@ -22,16 +24,21 @@ class EngineService:
     def __init__(self, conf):
         self._conf = conf
         self.orchestrator = orchestrator.load(conf)
-        runner = executions.ExecutionRunner(
-            self.orchestrator, storage.load(conf), conf.engine.worker_wait
+        self.runner = executions.ExecutionRunner(
+            self.orchestrator,
+            storage.load(conf),
+            conf.engine.worker_wait,
+            engine_id=f"{conf.engine.host}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+            lease=conf.engine.lease_time,
         )
-        self.manager = manager.EngineManager(self.orchestrator, runner)
+        self.manager = manager.EngineManager(self.orchestrator, self.runner)
         self.executor = concurrent.futures.ThreadPoolExecutor(
             conf.engine.execution_threads, thread_name_prefix="engine"
         )
         self._periodic = [
             periodic.PeriodicTask(IDLE_CHECK_INTERVAL, self._expire_idle_workers),
-            periodic.PeriodicTask(conf.engine.pending_sweep_interval, self._redispatch_pending),
+            periodic.PeriodicTask(conf.engine.lease_time / 3, self.runner.renew_leases),
+            periodic.PeriodicTask(conf.engine.pending_sweep_interval, self._take_over_stale),
         ]
 
     def start(self):
@@ -50,11 +57,14 @@ class EngineService:
     def _expire_idle_workers(self):
         self.orchestrator.expire_idle(self._conf.engine.worker_idle_expiry)
 
-    def _redispatch_pending(self):
-        """Run executions whose dispatch was lost; the claim keeps each to one run."""
-        grace = datetime.timedelta(seconds=self._conf.engine.pending_grace)
-        stale = db_api.list_stale_pending_executions(timeutils.utcnow() - grace, SWEEP_BATCH)
+    def _take_over_stale(self):
+        """Run executions no engine runs (the claim keeps each to one engine at a time),
+        and build the pools of runtimes still being created (their cast was lost)."""
+        cutoff = timeutils.utcnow() - datetime.timedelta(seconds=self._conf.engine.pending_grace)
+        for runtime in db_api.list_runtimes_with_status([status.CREATING], before=cutoff):
+            self.executor.submit(self.manager.start_pool, runtime)
+        stale = db_api.list_stale_executions(cutoff, SWEEP_BATCH)
         if stale:
-            LOG.warning("Re-dispatching %d executions left pending", len(stale))
+            LOG.warning("Taking over %d executions no engine runs", len(stale))
         for execution_id in stale:
             self.executor.submit(self.manager.create_execution, None, execution_id)

@@ -197,3 +197,29 @@ def test_oversized_package_is_413(client, runtime):
         files={"package": ("f.zip", os.urandom(1024) * (limit // 1024 + 64))},
     )
     assert_error(response, 413)
+
+
+def _chunks(data, size=64 * 1024):
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_webhook_refuses_an_oversized_chunked_body_and_records_nothing(client, webhook):
+    before = executions_of(client, webhook)
+    body = b'{"k": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    response = client.http.post(
+        webhook["webhook_url"],
+        data=_chunks(body),
+        headers={"Content-Type": "application/json"},
+    )
+    assert_error(response, 413)
+    assert executions_of(client, webhook) == before
+
+
+def test_webhook_accepts_a_small_chunked_body(client, webhook):
+    response = client.http.post(
+        webhook["webhook_url"],
+        data=_chunks(b'{"name": "Chunked"}', size=4),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 202, response.text

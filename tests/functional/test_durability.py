@@ -26,11 +26,14 @@ def test_a_pending_execution_nobody_dispatched_runs(client, server, runtime):
                 "function_id": function["id"],
                 "sync": False,
                 "input": json.dumps({"name": "Sweep"}),
-                "created_at": datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-                - datetime.timedelta(seconds=5),
+                "created_at": datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
             },
         )
     engine.dispose()
+    # Not run yet (the sweep waits for the grace period): no input shown, an empty log.
+    log = client.get(f"/v1/executions/{execution_id}/log")
+    assert (log.status_code, log.text) == (200, "")
+    assert log.headers["Content-Type"].startswith("text/plain")
 
     done = wait_for(
         lambda: client.get(f"/v1/executions/{execution_id}").json()["status"] == "success",

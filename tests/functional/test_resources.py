@@ -129,6 +129,7 @@ def test_execution_show_list_delete(client, runtime):
     function = client.create_function(runtime["id"])
     execution = client.run(function["id"])
     assert set(execution) == EXECUTION_FIELDS
+    assert execution["input"] is None
     shown = client.get(f"/v1/executions/{execution['id']}").json()
     assert shown == execution
     assert client.delete(f"/v1/executions/{execution['id']}").status_code == 204

@@ -184,6 +184,9 @@ def rabbit():
         ("rpc_response_timeout", None, WAIT),
         ("topic", "engine", topic),
         ("host", "engine", "test-engine"),
+        # An exchange of its own: the broker's "openstack" exchange may exist already,
+        # declared without auto-delete by a real engine.
+        ("control_exchange", None, topic),
         # The queues of this run go away with their consumer (topic queues), or soon after
         # (reply and fanout queues).
         ("amqp_auto_delete", "oslo_messaging_rabbit", True),

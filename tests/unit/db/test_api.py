@@ -15,6 +15,7 @@ from qinling_lite.db import api, migration, models
 from tests import db_backends
 
 P1, P2 = "project-1", "project-2"
+ENGINE = "engine-1"
 T0 = datetime.datetime(2024, 5, 1, 12, 0, 0)
 
 
@@ -257,7 +258,7 @@ def test_claim_execution_exactly_once():
 
     def claim(_):
         barrier.wait()
-        return api.claim_execution(execution.id)
+        return api.claim_execution(execution.id, ENGINE, 30)
 
     with futures.ThreadPoolExecutor(threads) as pool:
         results = list(pool.map(claim, range(threads)))
@@ -277,12 +278,12 @@ def test_claim_execution_exactly_once():
     )
     assert api.get_execution(execution.id).status == status.RUNNING
     assert api.get_function(function.id).count == 1
-    assert api.claim_execution(execution.id) is None
+    assert api.claim_execution(execution.id, ENGINE, 30) is None
 
 
 def test_claim_of_an_execution_whose_function_is_gone():
     execution = _execution(_function(_runtime()), function_id="0" * 36)
-    claimed = api.claim_execution(execution.id)
+    claimed = api.claim_execution(execution.id, ENGINE, 30)
     assert (claimed.function_id, claimed.function_exists) == ("0" * 36, None)
 
 
@@ -296,17 +297,17 @@ def test_execution_target_is_scoped():
 
 def test_claim_of_a_version_leaves_the_count_alone():
     function = _function(_runtime())
-    assert api.claim_execution(_execution(function, function_version=1).id) is not None
+    assert api.claim_execution(_execution(function, function_version=1).id, ENGINE, 30) is not None
     assert api.get_function(function.id).count == 0
 
 
 def test_finish_execution_only_from_running():
     execution = _execution(_function(_runtime()))
-    assert not api.finish_execution(execution.id, status.SUCCESS, {"output": 1}, "early")
+    assert not api.finish_execution(execution.id, ENGINE, status.SUCCESS, {"output": 1}, "early")
 
-    api.claim_execution(execution.id)
-    assert api.finish_execution(execution.id, status.SUCCESS, {"output": 1}, "done")
-    assert not api.finish_execution(execution.id, status.FAILED, None, "late")
+    api.claim_execution(execution.id, ENGINE, 30)
+    assert api.finish_execution(execution.id, ENGINE, status.SUCCESS, {"output": 1}, "done")
+    assert not api.finish_execution(execution.id, ENGINE, status.FAILED, None, "late")
 
     got = api.get_execution(execution.id)
     assert (got.status, got.result, got.logs) == (status.SUCCESS, {"output": 1}, "done")
@@ -338,22 +339,61 @@ def test_mebibyte_input_and_logs_round_trip():
     # Beyond the 64 KiB of TEXT: MySQL needs the MEDIUMTEXT variant.
     big = {"payload": "x" * 1024 * 1024}
     execution = _execution(_function(_runtime()), input=big)
-    api.claim_execution(execution.id)
-    api.finish_execution(execution.id, status.SUCCESS, big, "y" * 1024 * 1024)
+    api.claim_execution(execution.id, ENGINE, 30)
+    api.finish_execution(execution.id, ENGINE, status.SUCCESS, big, "y" * 1024 * 1024)
 
     got = api.get_execution(execution.id)
     assert got.input == got.result == big
     assert len(got.logs) == 1024 * 1024
 
 
-def test_stale_pending_executions_are_listed_oldest_first():
+def test_stale_executions_are_listed_oldest_first():
     function = _function(_runtime())
     now = datetime.datetime(2026, 1, 1, 12, 0, 0)
     old = _execution(function, created_at=now - datetime.timedelta(minutes=2))
     older = _execution(function, created_at=now - datetime.timedelta(minutes=3))
     _execution(function, created_at=now)  # too recent
     claimed = _execution(function, created_at=now - datetime.timedelta(minutes=4))
-    api.claim_execution(claimed.id)
+    api.claim_execution(claimed.id, ENGINE, 30)
+    orphan = _execution(function, created_at=now - datetime.timedelta(minutes=5))
+    api.claim_execution(orphan.id, "dead-engine", 0)  # its lease ran out at once
     cutoff = now - datetime.timedelta(minutes=1)
-    assert api.list_stale_pending_executions(cutoff, 10) == [older.id, old.id]
-    assert api.list_stale_pending_executions(cutoff, 1) == [older.id]
+    assert api.list_stale_executions(cutoff, 10) == [orphan.id, older.id, old.id]
+    assert api.list_stale_executions(cutoff, 1) == [orphan.id]
+
+
+def test_a_lease_that_ran_out_is_taken_over_and_the_old_owner_cannot_finish():
+    function = _function(_runtime())
+    execution = _execution(function)
+    assert api.claim_execution(execution.id, "dead-engine", 0).attempts == 1
+    taken = api.claim_execution(execution.id, ENGINE, 30)
+    assert taken.attempts == 2
+    assert api.claim_execution(execution.id, "third-engine", 30) is None
+    assert not api.finish_execution(execution.id, "dead-engine", status.SUCCESS, {}, "")
+    assert api.finish_execution(execution.id, ENGINE, status.SUCCESS, {"output": 1}, "")
+    assert api.get_function(function.id).count == 1, "counted once, on the first attempt"
+
+
+def test_renewed_leases_are_not_taken_over():
+    function = _function(_runtime())
+    execution = _execution(function)
+    api.claim_execution(execution.id, ENGINE, 0)
+    api.renew_leases("other-engine", [execution.id], 60)  # not its lease: no effect
+    assert api.get_execution(execution.id).lease_expires_at <= datetime.datetime.now(
+        datetime.UTC
+    ).replace(tzinfo=None)
+    api.renew_leases(ENGINE, [execution.id], 60)
+    assert api.claim_execution(execution.id, "other-engine", 30) is None
+    assert api.list_stale_executions(datetime.datetime(2000, 1, 1), 10) == []
+
+
+def test_a_released_execution_is_pending_again():
+    function = _function(_runtime())
+    execution = _execution(function)
+    api.claim_execution(execution.id, ENGINE, 30)
+    api.release_execution(execution.id, "other-engine")  # not its claim: no effect
+    assert api.get_execution(execution.id).status == status.RUNNING
+    api.release_execution(execution.id, ENGINE)
+    released = api.get_execution(execution.id)
+    assert (released.status, released.engine_id, released.attempts) == (status.PENDING, None, 1)
+    assert api.claim_execution(execution.id, "other-engine", 30).attempts == 2

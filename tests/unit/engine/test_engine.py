@@ -153,7 +153,9 @@ def test_a_missing_package_ends_in_error(engine, conf):
 
 def test_runner_failure_of_the_function_is_failed_not_error(engine, conf):
     runtime, function = _function(conf, source="def main(**kwargs):\n    raise KeyError('k')\n")
-    runner = executions.ExecutionRunner(engine.orchestrator, storage.load(conf), worker_wait=5)
+    runner = executions.ExecutionRunner(
+        engine.orchestrator, storage.load(conf), worker_wait=5, engine_id="e-2", lease=30
+    )
     outcome = runner.run(_pending(function).id)
     assert outcome["status"] == status.FAILED
     assert outcome["result"]["output"] == "'k'"

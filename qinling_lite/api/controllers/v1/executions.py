@@ -3,6 +3,7 @@
 import json
 
 import pecan
+import webob
 from oslo_log import log as logging
 from pecan import rest
 from wsme import types as wtypes
@@ -15,14 +16,14 @@ LOG = logging.getLogger(__name__)
 
 
 def parse_input(raw):
-    """The stored form of an execution input string.
+    """The stored form of an execution input string (None when there is none).
 
     A JSON object becomes the function's keyword arguments; anything else is passed
     as one positional argument, as the raw string (Qinling answered 500 for most of
     these).
     """
     if raw is None or raw == "":
-        return {}
+        return None
     try:
         value = json.loads(raw)
     except ValueError:
@@ -54,17 +55,29 @@ def start(ctx, engine, target, version, values, sync, timeout_margin):
             ctx, execution.id, sync=sync, timeout=target.timeout + timeout_margin
         )
     except Exception:
-        LOG.exception("Execution %s is recorded but no engine took it yet", execution.id)
+        LOG.exception(
+            "Execution %s is recorded; the engine did not confirm it and a sweep will "
+            "make sure it runs",
+            execution.id,
+        )
     return db_api.get_execution(execution.id) if sync else execution
 
 
 class ExecutionLogController(rest.RestController):
-    @pecan.expose(content_type="text/plain")
+    @pecan.expose()
     def get_all(self, execution_id):
+        """The execution's log as text; 200 even when it is empty (Qinling answered 204)."""
         execution = db_api.get_execution(
             params.uuid(execution_id), pecan.request.context.project_id
         )
-        pecan.response.text = execution.logs or ""
+        response = webob.Response(content_type="text/plain", charset="UTF-8")
+        if execution.logs:
+            response.text = execution.logs
+        else:
+            # pecan turns any empty 200 into a 204, except a generator's.
+            response.app_iter = (chunk for chunk in (b"",))
+            response.content_length = 0
+        return response
 
 
 class ExecutionsController(rest.RestController):

@@ -1,11 +1,14 @@
 """``/v1/runtimes``: worker images and their pools."""
 
 import pecan
+from oslo_log import log as logging
 from pecan import rest
 
 from qinling_lite import exceptions, status
 from qinling_lite.api import errors, types
 from qinling_lite.db import api as db_api
+
+LOG = logging.getLogger(__name__)
 
 
 class RuntimePoolController(rest.RestController):
@@ -29,7 +32,10 @@ class RuntimesController(rest.RestController):
         created = db_api.create_runtime(
             {**values, "project_id": ctx.project_id, "status": status.CREATING}
         )
-        pecan.request.engine.create_runtime(ctx, created.id)
+        try:
+            pecan.request.engine.create_runtime(ctx, created.id)
+        except Exception:
+            LOG.exception("Runtime %s is recorded; an engine sweep will build its pool", created.id)
         return types.Runtime.from_db(created)
 
     @errors.wsexpose(types.Runtimes)
