@@ -89,6 +89,13 @@ engine_opts = [
         "executions over once their leases have run out.",
     ),
     cfg.IntOpt(
+        "graceful_shutdown_timeout",
+        default=60,
+        min=0,
+        help="On SIGTERM, seconds qinling-lite-engine waits for its running executions "
+        "before it exits anyway (other engines then take them over).",
+    ),
+    cfg.IntOpt(
         "pending_sweep_interval",
         default=10,
         min=1,

@@ -26,7 +26,15 @@ def main(argv=None):
     server.start()
     LOG.info("Engine %s listening on topic %s", conf.engine.host, conf.engine.topic)
     stopping.wait()
-    LOG.info("Stopping: no new executions, finishing the ones in flight")
+    timeout = conf.engine.graceful_shutdown_timeout
+    LOG.info("Stopping: no new executions; finishing those in flight (up to %s s)", timeout)
     server.stop()
-    server.wait()
-    engine.stop()
+    waiter = threading.Thread(target=server.wait, daemon=True)
+    waiter.start()
+    waiter.join(timeout)
+    if waiter.is_alive():
+        LOG.warning(
+            "Executions still running; other engines take them over when their leases run out"
+        )
+    else:
+        engine.stop()
