@@ -1,5 +1,7 @@
 """``qinling-lite-engine``: an RPC server on the engine topic; run as many as needed."""
 
+import logging as std_logging
+import os
 import signal
 import sys
 import threading
@@ -33,8 +35,7 @@ def main(argv=None):
     waiter.start()
     waiter.join(timeout)
     if waiter.is_alive():
-        LOG.warning(
-            "Executions still running; other engines take them over when their leases run out"
-        )
-    else:
-        engine.stop()
+        LOG.warning("Executions still running; other engines take them over later")
+        std_logging.shutdown()
+        os._exit(0)  # the executor threads would keep a normal exit waiting
+    engine.stop()
