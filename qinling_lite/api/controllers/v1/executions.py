@@ -31,6 +31,24 @@ def parse_input(raw):
     return value if isinstance(value, dict) else {"__function_input": raw}
 
 
+def resolve_target(ctx, fields):
+    """The execution target (``db.api.get_execution_target``) that ``function_id``,
+    ``function_version`` and ``function_alias`` in ``fields`` name, in the caller's project.
+    """
+    if fields.get("function_alias"):
+        raise exceptions.NotFound("FunctionAlias", name=fields["function_alias"])
+    if not fields.get("function_id"):
+        raise exceptions.InputError("Either function_alias or function_id must be provided.")
+    target = db_api.get_execution_target(fields["function_id"], ctx.project_id)
+    if fields.get("function_version"):
+        raise exceptions.NotFound(
+            "FunctionVersion",
+            function_id=target.function_id,
+            version_number=fields["function_version"],
+        )
+    return target
+
+
 def start(ctx, engine, target, version, values, sync, timeout_margin):
     """Record a pending execution and hand it to an engine.
 
@@ -88,17 +106,7 @@ class ExecutionsController(rest.RestController):
         request = pecan.request
         ctx = request.context
         fields = body.to_values()
-        if fields.get("function_alias"):
-            raise exceptions.NotFound("FunctionAlias", name=fields["function_alias"])
-        if not fields.get("function_id"):
-            raise exceptions.InputError("Either function_alias or function_id must be provided.")
-        target = db_api.get_execution_target(fields["function_id"], ctx.project_id)
-        if fields.get("function_version"):
-            raise exceptions.NotFound(
-                "FunctionVersion",
-                function_id=target.function_id,
-                version_number=fields["function_version"],
-            )
+        target = resolve_target(ctx, fields)
         values = {"input": parse_input(fields.get("input"))}
         if fields.get("description"):
             values["description"] = fields["description"]

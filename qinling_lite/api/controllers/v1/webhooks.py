@@ -52,20 +52,6 @@ def invocation_input(request):
     return data
 
 
-def _target(ctx, values):
-    """Check the function (and version) a webhook points at, in the caller's project."""
-    if values.get("function_alias"):
-        raise exceptions.NotFound("FunctionAlias", name=values["function_alias"])
-    if not values.get("function_id"):
-        raise exceptions.InputError("Either function_alias or function_id must be provided.")
-    function = db_api.get_function(values["function_id"], ctx.project_id)
-    if values.get("function_version"):
-        raise exceptions.NotFound(
-            "FunctionVersion", function_id=function.id, version_number=values["function_version"]
-        )
-    return function
-
-
 class WebhooksController(rest.RestController):
     _custom_actions = {"invoke": ["POST"]}
 
@@ -73,8 +59,8 @@ class WebhooksController(rest.RestController):
     def post(self, body):
         ctx = pecan.request.context
         values = body.to_values()
-        function = _target(ctx, values)
-        values.update(project_id=function.project_id, function_version=0)
+        target = executions.resolve_target(ctx, values)
+        values.update(project_id=target.project_id, function_version=0)
         return _view(db_api.create_webhook(values))
 
     @errors.wsexpose(types.Webhooks, wtypes.text, wtypes.text)
@@ -92,8 +78,9 @@ class WebhooksController(rest.RestController):
         ctx = pecan.request.context
         webhook = db_api.get_webhook(id, ctx.project_id)
         values = {k: v for k, v in body.to_values().items() if v is not None}
-        target = {"function_id": webhook.function_id, "function_version": 0, **values}
-        _target(ctx, target)
+        executions.resolve_target(
+            ctx, {"function_id": webhook.function_id, "function_version": 0, **values}
+        )
         return _view(db_api.update_webhook(id, values, ctx.project_id))
 
     @errors.wsexpose(None, types.UUID, status_code=204)
