@@ -19,6 +19,17 @@ def boolean(value, name):
         raise exceptions.InputError(f"Invalid boolean for {name}: {value!r}.") from e
 
 
+def version_number(value):
+    """A function version number from a path: an integer from 1."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        raise exceptions.InputError(f"Invalid version number: {value!r}.")
+    return number
+
+
 def bounded_int(value, name, minimum, maximum, unit):
     """An integer form field within [minimum, maximum], with Qinling's messages."""
     try:

@@ -111,6 +111,28 @@ class Functions(wtypes.Base):
     functions = [Function]
 
 
+class FunctionVersion(Resource):
+    function_id = wtypes.wsattr(UUID, readonly=True)
+    version_number = wtypes.wsattr(int, readonly=True)
+    description = wtypes.wsattr(wtypes.StringType(max_length=255))
+    count = wtypes.wsattr(int, readonly=True)
+
+
+class FunctionVersions(wtypes.Base):
+    function_versions = [FunctionVersion]
+
+
+class FunctionAlias(Resource):
+    name = wtypes.wsattr(wtypes.StringType(min_length=1, max_length=255))
+    function_id = wtypes.wsattr(UUID)
+    function_version = wtypes.wsattr(int)
+    description = wtypes.wsattr(wtypes.StringType(max_length=255))
+
+
+class FunctionAliases(wtypes.Base):
+    function_aliases = [FunctionAlias]
+
+
 class Execution(Resource):
     function_id = wtypes.wsattr(UUID)
     function_version = wtypes.wsattr(int, default=0)
@@ -164,9 +186,12 @@ class V1Root(wtypes.Base):
     uri = wtypes.text
 
 
+def plain_view(cls, obj, **extra):
+    """An object as plain pecan endpoints render it: a dict of every attribute of ``cls``."""
+    view = cls.from_db(obj, **extra)
+    return {attr.key: getattr(view, attr.key) for attr in wtypes.list_attributes(cls)}
+
+
 def function_view(function):
     """A function as plain pecan endpoints render it: ``code`` as a JSON object."""
-    view = Function.from_db(function)
-    values = {attr.key: getattr(view, attr.key) for attr in wtypes.list_attributes(Function)}
-    values["code"] = function.code
-    return values
+    return {**plain_view(Function, function), "code": function.code}

@@ -181,15 +181,175 @@ def update_function(id, values, project_id=None):
     return _update(models.Function, id, values, project_id, "Function")
 
 
+def _refuse_if_used(session, function_id, version=None):
+    """NotAllowed while a webhook or an alias points at the function (or that version)."""
+    for model, what in ((models.Webhook, "webhook(s)"), (models.FunctionAlias, "alias(es)")):
+        query = sa.select(sa.func.count()).where(model.function_id == function_id)
+        if version is not None:
+            query = query.where(model.function_version == version)
+        if session.scalar(query):
+            target = f"Function {function_id}" + (f" version {version}" if version else "")
+            raise exceptions.NotAllowed(f"{target} is still associated with {what}.")
+
+
 def delete_function(id, project_id=None):
-    """Delete a function no webhook points at; returns the deleted row."""
+    """Delete a function no webhook or alias points at (its versions go with it)."""
     with _writer() as session:
         function = _one(session, models.Function, id, project_id, "Function")
-        hooks = session.scalar(sa.select(sa.func.count()).where(models.Webhook.function_id == id))
-        if hooks:
-            raise exceptions.NotAllowed(f"Function {id} is still associated with webhook(s).")
+        _refuse_if_used(session, id)
         session.delete(function)
     return function
+
+
+# Function versions
+
+
+def create_function_version(function_id, project_id, description, max_versions, snapshot):
+    """Number the function's current package as its next version.
+
+    ``snapshot(version_number, md5)`` copies the package; it runs inside the
+    transaction, so a failed copy records nothing. Refused when the function has
+    ``max_versions`` versions or its package has not changed since the latest one.
+    """
+    with _writer() as session:
+        function = session.scalars(
+            _scoped(sa.select(models.Function), models.Function, project_id)
+            .where(models.Function.id == function_id)
+            .with_for_update()
+        ).first()
+        if function is None:
+            raise exceptions.NotFound("Function", id=function_id)
+        versions = session.scalars(
+            sa.select(models.FunctionVersion)
+            .where(models.FunctionVersion.function_id == function_id)
+            .order_by(models.FunctionVersion.version_number)
+        ).all()
+        md5 = function.code["md5sum"]
+        if versions and versions[-1].package_md5 == md5:
+            raise exceptions.NotAllowed(
+                f"Function package not changed since the latest version "
+                f"{versions[-1].version_number}."
+            )
+        if len(versions) >= max_versions:
+            raise exceptions.NotAllowed(
+                f"Can not exceed maximum number({max_versions}) of versions"
+            )
+        number = function.latest_version + 1
+        version = models.FunctionVersion(
+            function_id=function_id,
+            project_id=function.project_id,
+            version_number=number,
+            description=description,
+            package_md5=md5,
+        )
+        session.add(version)
+        function.latest_version = number
+        snapshot(number, md5)
+    return version
+
+
+def get_function_version(function_id, number, project_id=None):
+    with _reader() as session:
+        version = session.scalars(
+            _scoped(sa.select(models.FunctionVersion), models.FunctionVersion, project_id).where(
+                models.FunctionVersion.function_id == function_id,
+                models.FunctionVersion.version_number == number,
+            )
+        ).first()
+    if version is None:
+        raise exceptions.NotFound("FunctionVersion", function_id=function_id, version_number=number)
+    return version
+
+
+def list_function_versions(function_id, project_id=None):
+    get_function(function_id, project_id)
+    query = (
+        _scoped(sa.select(models.FunctionVersion), models.FunctionVersion, project_id)
+        .where(models.FunctionVersion.function_id == function_id)
+        .order_by(models.FunctionVersion.version_number)
+    )
+    with _reader() as session:
+        return list(session.scalars(query))
+
+
+def delete_function_version(function_id, number, project_id=None):
+    """Delete a version no webhook or alias uses; return it."""
+    with _writer() as session:
+        version = session.scalars(
+            _scoped(sa.select(models.FunctionVersion), models.FunctionVersion, project_id).where(
+                models.FunctionVersion.function_id == function_id,
+                models.FunctionVersion.version_number == number,
+            )
+        ).first()
+        if version is None:
+            raise exceptions.NotFound(
+                "FunctionVersion", function_id=function_id, version_number=number
+            )
+        _refuse_if_used(session, function_id, number)
+        session.delete(version)
+        session.flush()
+        latest = session.scalar(
+            sa.select(sa.func.max(models.FunctionVersion.version_number)).where(
+                models.FunctionVersion.function_id == function_id
+            )
+        )
+        session.execute(
+            sa.update(models.Function)
+            .where(models.Function.id == function_id)
+            .values(latest_version=latest or 0)
+        )
+    return version
+
+
+# Aliases
+
+
+def create_alias(values):
+    return _create(models.FunctionAlias, values)
+
+
+def _alias_query(name, project_id):
+    return _scoped(sa.select(models.FunctionAlias), models.FunctionAlias, project_id).where(
+        models.FunctionAlias.name == name
+    )
+
+
+def get_alias(name, project_id=None):
+    with _reader() as session:
+        alias = session.scalars(_alias_query(name, project_id)).first()
+    if alias is None:
+        raise exceptions.NotFound("FunctionAlias", name=name)
+    return alias
+
+
+def list_aliases(project_id=None, filters=None):
+    return _list(models.FunctionAlias, project_id, filters)
+
+
+def update_alias(name, values, project_id=None):
+    with _writer() as session:
+        alias = session.scalars(_alias_query(name, project_id)).first()
+        if alias is None:
+            raise exceptions.NotFound("FunctionAlias", name=name)
+        alias.update(values)
+    return alias
+
+
+def delete_alias(name, project_id=None):
+    """Delete an alias no webhook uses."""
+    with _writer() as session:
+        alias = session.scalars(_alias_query(name, project_id)).first()
+        if alias is None:
+            raise exceptions.NotFound("FunctionAlias", name=name)
+        used = session.scalar(
+            sa.select(sa.func.count()).where(
+                models.Webhook.function_alias == name,
+                models.Webhook.project_id == alias.project_id,
+            )
+        )
+        if used:
+            raise exceptions.NotAllowed(f"Alias {name} is still associated with webhook(s).")
+        session.delete(alias)
 
 
 # Executions
@@ -198,6 +358,8 @@ _E = models.Execution.__table__
 _F = models.Function.__table__
 _R = models.Runtime.__table__
 _W = models.Webhook.__table__
+_V = models.FunctionVersion.__table__
+_A = models.FunctionAlias.__table__
 
 # What starting an execution needs to know of its function.
 _TARGET_COLUMNS = (
@@ -213,14 +375,24 @@ def _target_query():
     return sa.select(*_TARGET_COLUMNS).select_from(_F.outerjoin(_R, _R.c.id == _F.c.runtime_id))
 
 
-def get_execution_target(function_id, project_id=None):
+def get_execution_target(function_id, project_id=None, version=0):
     """The function an execution is for, as ``function_id, project_id, timeout,
-    runtime_id, runtime_status``."""
+    runtime_id, runtime_status``; a version other than 0 must exist."""
     query = _target_query().where(_F.c.id == function_id)
     if project_id is not None:
         query = query.where(_F.c.project_id == project_id)
     with _read_connection() as connection:
         target = connection.execute(query).first()
+        if target is not None and version:
+            exists = connection.scalar(
+                sa.select(_V.c.id).where(
+                    _V.c.function_id == function_id, _V.c.version_number == version
+                )
+            )
+            if exists is None:
+                raise exceptions.NotFound(
+                    "FunctionVersion", function_id=function_id, version_number=version
+                )
     if target is None:
         raise exceptions.NotFound("Function", id=function_id)
     return target
@@ -263,6 +435,7 @@ _CLAIM_COLUMNS = (
     _E.c.function_version,
     _E.c.function_id,
     _E.c.attempts,
+    _V.c.package_md5.label("version_md5"),
     _F.c.id.label("function_exists"),
     _F.c.project_id,
     _F.c.runtime_id,
@@ -290,7 +463,8 @@ def claim_execution(id, engine_id, lease):
     the same way. The function's execution count is bumped on the first attempt only.
     The row has the execution's ``id, input, function_version, function_id,
     attempts`` and its function's ``project_id, runtime_id, entry, code, cpu,
-    memory_size, timeout`` (``function_exists`` is None when the function was deleted).
+    memory_size, timeout`` (``function_exists`` is None when the function was deleted;
+    ``version_md5`` is the package of a version other than 0, None if it is gone).
     """
     now = timeutils.utcnow()
     with _write_connection() as connection:
@@ -307,16 +481,24 @@ def claim_execution(id, engine_id, lease):
         ).rowcount
         if not claimed:
             return None
+        version_join = sa.and_(
+            _V.c.function_id == _E.c.function_id, _V.c.version_number == _E.c.function_version
+        )
         execution = connection.execute(
             sa.select(*_CLAIM_COLUMNS)
-            .select_from(_E.outerjoin(_F, _F.c.id == _E.c.function_id))
+            .select_from(_E.outerjoin(_F, _F.c.id == _E.c.function_id).outerjoin(_V, version_join))
             .where(_E.c.id == id)
         ).one()
-        first = execution.attempts == 1
-        if first and execution.function_exists is not None and execution.function_version == 0:
-            connection.execute(
-                sa.update(_F).where(_F.c.id == execution.function_id).values(count=_F.c.count + 1)
-            )
+        if execution.attempts == 1:
+            if execution.function_version == 0:
+                counted = sa.update(_F).where(_F.c.id == execution.function_id)
+                connection.execute(counted.values(count=_F.c.count + 1))
+            else:
+                counted = sa.update(_V).where(
+                    _V.c.function_id == execution.function_id,
+                    _V.c.version_number == execution.function_version,
+                )
+                connection.execute(counted.values(count=_V.c.count + 1))
     return execution
 
 
@@ -413,12 +595,24 @@ def delete_webhook(id, project_id=None):
 
 
 def get_webhook_target(id):
-    """The webhook's ``webhook_id, function_version`` and its function's execution
-    target (see ``get_execution_target``), unscoped: invoking needs no token."""
+    """The webhook's ``webhook_id, function_alias, function_version`` and its function's
+    execution target (see ``get_execution_target``), unscoped: invoking needs no token.
+    An alias is resolved now, at invoke time."""
+    alias_join = sa.and_(_A.c.name == _W.c.function_alias, _A.c.project_id == _W.c.project_id)
     query = (
-        _target_query()
-        .add_columns(_W.c.id.label("webhook_id"), _W.c.function_version)
-        .join(_W, _W.c.function_id == _F.c.id)
+        sa.select(
+            *_TARGET_COLUMNS,
+            _W.c.id.label("webhook_id"),
+            _W.c.function_alias,
+            sa.func.coalesce(_W.c.function_version, _A.c.function_version, 0).label(
+                "function_version"
+            ),
+        )
+        .select_from(
+            _W.outerjoin(_A, alias_join)
+            .join(_F, _F.c.id == sa.func.coalesce(_W.c.function_id, _A.c.function_id))
+            .outerjoin(_R, _R.c.id == _F.c.runtime_id)
+        )
         .where(_W.c.id == id)
     )
     with _read_connection() as connection:

@@ -71,6 +71,41 @@ class Function(Base):
     runtime = orm.relationship(Runtime, lazy="joined")
 
 
+class FunctionVersion(Base):
+    """A snapshot of a function's package, numbered from 1."""
+
+    __tablename__ = "function_versions"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "function_id", "version_number", name="function_versions_function_id_number_key"
+        ),
+    )
+
+    function_id = orm.mapped_column(
+        sa.String(36), sa.ForeignKey("functions.id", ondelete="CASCADE"), nullable=False
+    )
+    version_number = orm.mapped_column(sa.Integer, nullable=False)
+    description = orm.mapped_column(sa.String(255))
+    count = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    package_md5 = orm.mapped_column(sa.String(32), nullable=False)
+
+
+class FunctionAlias(Base):
+    """A project's name for a function version."""
+
+    __tablename__ = "function_aliases"
+    __table_args__ = (
+        sa.UniqueConstraint("project_id", "name", name="function_aliases_project_id_name_key"),
+    )
+
+    name = orm.mapped_column(sa.String(255), nullable=False)
+    function_id = orm.mapped_column(
+        sa.String(36), sa.ForeignKey("functions.id"), nullable=False, index=True
+    )
+    function_version = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    description = orm.mapped_column(sa.String(255))
+
+
 class Execution(Base):
     __tablename__ = "executions"
     __table_args__ = (

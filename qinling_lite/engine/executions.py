@@ -76,7 +76,16 @@ class ExecutionRunner:
         """Return (status, result, logs) of a worker run; raise for engine-side failures."""
         if execution.function_exists is None:
             raise exceptions.NotFound("Function", id=execution.function_id)
-        md5 = execution.code["md5sum"]
+        if execution.function_version:
+            md5 = execution.version_md5
+            if md5 is None:
+                raise exceptions.NotFound(
+                    "FunctionVersion",
+                    function_id=execution.function_id,
+                    version_number=execution.function_version,
+                )
+        else:
+            md5 = execution.code["md5sum"]
         spec = orchestrator_base.FunctionSpec(
             function_id=execution.function_id,
             version=execution.function_version,

@@ -69,6 +69,16 @@ class FileSystemStorage:
         with self.open(project_id, function_id, md5, version) as f:
             return f.read()
 
+    def snapshot(self, project_id, function_id, md5, version):
+        """Copy the current package (version 0, ``md5``) as package ``version``."""
+        try:
+            shutil.copyfile(
+                self._path(project_id, function_id, 0, md5),
+                self._path(project_id, function_id, version, md5),
+            )
+        except FileNotFoundError as e:
+            raise exceptions.NotFound("Package", function_id=function_id, version=0) from e
+
     def delete(self, project_id, function_id, md5, version=0):
         """Remove one package; a missing one is not an error."""
         try:

@@ -98,6 +98,7 @@ def server(tmp_path_factory):
         f"[database]\nconnection = {database}\n"
         "[local_orchestrator]\npool_size = 2\n"
         "[engine]\npending_sweep_interval = 1\npending_grace = 1\n"
+        "[api]\nmax_function_versions = 3\n"
     )
     port = free_port()
     with open(data_dir / "serve.log", "wb") as log:

@@ -32,21 +32,18 @@ def parse_input(raw):
 
 
 def resolve_target(ctx, fields):
-    """The execution target (``db.api.get_execution_target``) that ``function_id``,
-    ``function_version`` and ``function_alias`` in ``fields`` name, in the caller's project.
-    """
+    """The function version that ``function_alias`` or ``function_id`` and
+    ``function_version`` in ``fields`` name, in the caller's project: its execution
+    target (``db.api.get_execution_target``) and version number. An alias is resolved
+    now, so later changes to it do not move what was resolved."""
     if fields.get("function_alias"):
-        raise exceptions.NotFound("FunctionAlias", name=fields["function_alias"])
-    if not fields.get("function_id"):
+        alias = db_api.get_alias(fields["function_alias"], ctx.project_id)
+        function_id, version = alias.function_id, alias.function_version
+    elif fields.get("function_id"):
+        function_id, version = fields["function_id"], fields.get("function_version") or 0
+    else:
         raise exceptions.InputError("Either function_alias or function_id must be provided.")
-    target = db_api.get_execution_target(fields["function_id"], ctx.project_id)
-    if fields.get("function_version"):
-        raise exceptions.NotFound(
-            "FunctionVersion",
-            function_id=target.function_id,
-            version_number=fields["function_version"],
-        )
-    return target
+    return db_api.get_execution_target(function_id, ctx.project_id, version), version
 
 
 def start(ctx, engine, target, version, values, sync, timeout_margin):
@@ -106,15 +103,18 @@ class ExecutionsController(rest.RestController):
         request = pecan.request
         ctx = request.context
         fields = body.to_values()
-        target = resolve_target(ctx, fields)
-        values = {"input": parse_input(fields.get("input"))}
+        target, version = resolve_target(ctx, fields)
+        values = {
+            "input": parse_input(fields.get("input")),
+            "function_alias": fields.get("function_alias"),
+        }
         if fields.get("description"):
             values["description"] = fields["description"]
         execution = start(
             ctx,
             request.engine,
             target,
-            0,
+            version,
             values,
             body.sync,
             request.conf.api.sync_execution_margin,

@@ -1,18 +1,16 @@
 """``/v1/functions``: create (multipart), show, download, list, update, delete."""
 
 import json
-import os
 
 import pecan
-import webob
-import webob.static
 from oslo_log import log as logging
 from oslo_utils import uuidutils
 from pecan import rest
 from wsme import types as wtypes
 
 from qinling_lite import exceptions, status
-from qinling_lite.api import errors, params, types
+from qinling_lite.api import downloads, errors, params, types
+from qinling_lite.api.controllers.v1 import function_versions
 from qinling_lite.db import api as db_api
 
 LOG = logging.getLogger(__name__)
@@ -113,19 +111,9 @@ def _entry(fields):
     return entry
 
 
-def _download(function):
-    """The package as a streamed ZIP, whatever the Accept header says."""
-    md5 = function.code["md5sum"]
-    package = pecan.request.storage.open(function.project_id, function.id, md5)
-    return webob.Response(
-        app_iter=webob.static.FileIter(package),
-        content_type="application/zip",
-        content_length=os.fstat(package.fileno()).st_size,
-        content_disposition=f'attachment; filename="{function.id}.zip"',
-    )
-
-
 class FunctionsController(rest.RestController):
+    versions = function_versions.FunctionVersionsController()
+
     @pecan.expose("json")
     def post(self, **kwargs):
         request = pecan.request
@@ -172,7 +160,7 @@ class FunctionsController(rest.RestController):
     def get_one(self, id, **kwargs):
         function = db_api.get_function(params.uuid(id), pecan.request.context.project_id)
         if params.boolean(kwargs.get("download"), "download"):
-            return _download(function)
+            return downloads.package(function.project_id, function.id, function.code["md5sum"])
         return types.function_view(function)
 
     @pecan.expose("json")

@@ -4,7 +4,7 @@ import pecan
 from pecan import rest
 
 from qinling_lite.api import errors, types
-from qinling_lite.api.controllers.v1 import executions, functions, runtimes, webhooks
+from qinling_lite.api.controllers.v1 import aliases, executions, functions, runtimes, webhooks
 
 
 class Controller(rest.RestController):
@@ -12,6 +12,7 @@ class Controller(rest.RestController):
     functions = functions.FunctionsController()
     executions = executions.ExecutionsController()
     webhooks = webhooks.WebhooksController()
+    aliases = aliases.AliasesController()
 
     @errors.wsexpose(types.V1Root)
     def get(self):

@@ -59,8 +59,13 @@ class WebhooksController(rest.RestController):
     def post(self, body):
         ctx = pecan.request.context
         values = body.to_values()
-        target = executions.resolve_target(ctx, values)
-        values.update(project_id=target.project_id, function_version=0)
+        target, version = executions.resolve_target(ctx, values)
+        if values.get("function_alias"):
+            # Resolved at every invocation: the alias may move to another version.
+            values.update(function_id=None, function_version=None)
+        else:
+            values["function_version"] = version
+        values["project_id"] = target.project_id
         return _view(db_api.create_webhook(values))
 
     @errors.wsexpose(types.Webhooks, wtypes.text, wtypes.text)
@@ -77,11 +82,22 @@ class WebhooksController(rest.RestController):
     def put(self, id, body):
         ctx = pecan.request.context
         webhook = db_api.get_webhook(id, ctx.project_id)
-        values = {k: v for k, v in body.to_values().items() if v is not None}
-        executions.resolve_target(
-            ctx, {"function_id": webhook.function_id, "function_version": 0, **values}
-        )
-        return _view(db_api.update_webhook(id, values, ctx.project_id))
+        changes = {k: v for k, v in body.to_values().items() if v is not None}
+        alias = changes.get("function_alias")
+        if alias and alias != webhook.function_alias:
+            changes.update(function_id=None, function_version=None)
+        elif {"function_id", "function_version"} & set(changes):
+            changes["function_alias"] = None
+        merged = {
+            "function_id": webhook.function_id,
+            "function_version": webhook.function_version,
+            "function_alias": webhook.function_alias,
+            **changes,
+        }
+        executions.resolve_target(ctx, merged)
+        if merged["function_id"] and merged["function_version"] is None:
+            changes["function_version"] = 0
+        return _view(db_api.update_webhook(id, changes, ctx.project_id))
 
     @errors.wsexpose(None, types.UUID, status_code=204)
     def delete(self, id):
@@ -97,8 +113,12 @@ class WebhooksController(rest.RestController):
             request.context,
             request.engine,
             target,
-            target.function_version or 0,
-            {"input": data, "description": f"Created by Webhook {target.webhook_id}"},
+            target.function_version,
+            {
+                "input": data,
+                "description": f"Created by Webhook {target.webhook_id}",
+                "function_alias": target.function_alias,
+            },
             sync=False,
             timeout_margin=0,
         )

@@ -1,0 +1,64 @@
+"""``/v1/aliases``: a project's names for function versions, addressed by name."""
+
+import pecan
+from pecan import rest
+from wsme import types as wtypes
+
+from qinling_lite import exceptions
+from qinling_lite.api import errors, params, types
+from qinling_lite.api.controllers.v1 import executions
+from qinling_lite.db import api as db_api
+
+NAME = wtypes.StringType(min_length=1, max_length=255)
+
+
+def _checked(ctx, values):
+    """``values`` with a function id and version that exist in the caller's project
+    (Qinling checked neither)."""
+    target, version = executions.resolve_target(ctx, {**values, "function_alias": None})
+    return {**values, "function_version": version, "project_id": target.project_id}
+
+
+class AliasesController(rest.RestController):
+    @errors.wsexpose(types.FunctionAlias, body=types.FunctionAlias, status_code=201)
+    def post(self, body):
+        values = body.to_values()
+        if not values.get("name") or not values.get("function_id"):
+            raise exceptions.InputError(
+                "Required param is missing. Required: {'name', 'function_id'}"
+            )
+        alias = db_api.create_alias(_checked(pecan.request.context, values))
+        return types.FunctionAlias.from_db(alias)
+
+    @errors.wsexpose(types.FunctionAliases, wtypes.text, wtypes.text)
+    def get_all(self, all_projects=None, project_id=None):
+        project, filters = params.list_scope(pecan.request.context, all_projects, project_id)
+        aliases = db_api.list_aliases(project, filters)
+        return types.FunctionAliases(
+            function_aliases=[types.FunctionAlias.from_db(a) for a in aliases]
+        )
+
+    @errors.wsexpose(types.FunctionAlias, NAME)
+    def get_one(self, name):
+        return types.FunctionAlias.from_db(db_api.get_alias(name, pecan.request.context.project_id))
+
+    @errors.wsexpose(types.FunctionAlias, NAME, body=types.FunctionAlias)
+    def put(self, name, body):
+        ctx = pecan.request.context
+        alias = db_api.get_alias(name, ctx.project_id)
+        changes = {k: v for k, v in body.to_values().items() if v is not None}
+        if changes.pop("name", name) != name:
+            raise exceptions.InputError("The name of an alias cannot change.")
+        merged = {
+            "function_id": alias.function_id,
+            "function_version": alias.function_version,
+            "description": alias.description,
+            **changes,
+        }
+        checked = _checked(ctx, merged)
+        checked.pop("project_id")
+        return types.FunctionAlias.from_db(db_api.update_alias(name, checked, ctx.project_id))
+
+    @errors.wsexpose(None, NAME, status_code=204)
+    def delete(self, name):
+        db_api.delete_alias(name, pecan.request.context.project_id)

@@ -1,0 +1,56 @@
+"""``/v1/functions/{id}/versions``: numbered snapshots of a function's package."""
+
+import pecan
+from pecan import rest
+from wsme import types as wtypes
+
+from qinling_lite.api import downloads, errors, params, types
+from qinling_lite.db import api as db_api
+
+
+class FunctionVersionsController(rest.RestController):
+    @errors.wsexpose(types.FunctionVersion, types.UUID, body=types.FunctionVersion, status_code=201)
+    def post(self, function_id, body):
+        request = pecan.request
+        ctx = request.context
+        storage = request.storage
+        function = db_api.get_function(function_id, ctx.project_id)
+        version = db_api.create_function_version(
+            function.id,
+            ctx.project_id,
+            body.to_values().get("description"),
+            request.conf.api.max_function_versions,
+            lambda number, md5: storage.snapshot(function.project_id, function.id, md5, number),
+        )
+        return types.FunctionVersion.from_db(version)
+
+    @errors.wsexpose(types.FunctionVersions, types.UUID)
+    def get_all(self, function_id):
+        versions = db_api.list_function_versions(function_id, pecan.request.context.project_id)
+        return types.FunctionVersions(
+            function_versions=[types.FunctionVersion.from_db(v) for v in versions]
+        )
+
+    @pecan.expose("json")
+    def get_one(self, function_id, number, **kwargs):
+        version = db_api.get_function_version(
+            params.uuid(function_id, "function_id"),
+            params.version_number(number),
+            pecan.request.context.project_id,
+        )
+        if params.boolean(kwargs.get("download"), "download"):
+            return downloads.package(
+                version.project_id, version.function_id, version.package_md5, version.version_number
+            )
+        return types.plain_view(types.FunctionVersion, version)
+
+    @errors.wsexpose(None, types.UUID, wtypes.text, status_code=204)
+    def delete(self, function_id, number):
+        request = pecan.request
+        version = db_api.delete_function_version(
+            function_id, params.version_number(number), request.context.project_id
+        )
+        request.storage.delete(
+            version.project_id, version.function_id, version.package_md5, version.version_number
+        )
+        request.engine.release_function(request.context, function_id, version.version_number)
