@@ -116,6 +116,28 @@ engine_opts = [
         help="Seconds an execution may stay pending before a sweep re-dispatches it.",
     ),
     cfg.IntOpt(
+        "job_check_interval",
+        default=3,
+        min=1,
+        help="Seconds between checks for jobs that are due.",
+    ),
+    cfg.StrOpt(
+        "job_catch_up",
+        default="once",
+        choices=[
+            ("once", "a tick missed while no engine ran fires once when one is back"),
+            ("skip", "a tick missed while no engine ran is skipped"),
+        ],
+        help="What happens to job ticks that came while every engine was down. Either "
+        "way the next tick is the first one after now: an outage never causes a burst.",
+    ),
+    cfg.IntOpt(
+        "job_missed_after",
+        default=60,
+        min=1,
+        help="Seconds after its time a tick counts as missed (for job_catch_up = skip).",
+    ),
+    cfg.IntOpt(
         "worker_idle_expiry",
         default=3600,
         min=1,
@@ -235,10 +257,10 @@ kubernetes_opts = [
         min=1,
         help="Most worker pods one engine takes for one function version.",
     ),
-    cfg.IntOpt(
+    cfg.FloatOpt(
         "pool_timeout",
         default=600,
-        min=1,
+        min=0.1,
         help="Seconds a runtime's Deployment has to become ready, on creation and on an "
         "image update (which is rolled back after that).",
     ),

@@ -14,3 +14,8 @@ SUCCESS = "success"
 FAILED = "failed"
 
 EXECUTION_FINAL = frozenset({SUCCESS, FAILED, ERROR})
+
+# Jobs: running <-> paused by the user, then done (count exhausted) or cancelled.
+PAUSED = "paused"
+DONE = "done"
+CANCELLED = "cancelled"

@@ -4,6 +4,7 @@ import json
 
 from wsme import types as wtypes
 
+from qinling_lite import function_input
 from qinling_lite.api import params
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -11,15 +12,6 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 def format_time(value):
     return None if value is None else value.strftime(TIMESTAMP_FORMAT)
-
-
-def execution_input(stored):
-    """The wire form of a stored input: the raw string a caller gave, or the JSON text."""
-    if stored is None:
-        return None
-    if set(stored) == {"__function_input"}:
-        return stored["__function_input"]
-    return json.dumps(stored)
 
 
 class Uuid(wtypes.UuidType):
@@ -133,6 +125,29 @@ class FunctionAliases(wtypes.Base):
     function_aliases = [FunctionAlias]
 
 
+class Job(Resource):
+    name = wtypes.wsattr(wtypes.StringType(max_length=255))
+    function_id = wtypes.wsattr(UUID)
+    function_alias = wtypes.wsattr(wtypes.StringType(max_length=255))
+    function_version = wtypes.wsattr(int)
+    function_input = wtypes.wsattr(wtypes.StringType(max_length=65535))
+    status = wtypes.text
+    pattern = wtypes.wsattr(wtypes.StringType(max_length=32))
+    count = wtypes.wsattr(int)
+    first_execution_time = wtypes.text
+    next_execution_time = wtypes.text
+
+    _converters = {
+        **Resource._converters,
+        "first_execution_time": format_time,
+        "next_execution_time": format_time,
+    }
+
+
+class Jobs(wtypes.Base):
+    jobs = [Job]
+
+
 class Execution(Resource):
     function_id = wtypes.wsattr(UUID)
     function_version = wtypes.wsattr(int, default=0)
@@ -145,7 +160,7 @@ class Execution(Resource):
 
     _converters = {
         **Resource._converters,
-        "input": execution_input,
+        "input": function_input.render,
         "result": lambda r: None if r is None else json.dumps(r),
     }
 

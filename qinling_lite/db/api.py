@@ -181,12 +181,23 @@ def update_function(id, values, project_id=None):
     return _update(models.Function, id, values, project_id, "Function")
 
 
+_UNFINISHED_JOB = models.Job.status.in_([status.RUNNING, status.PAUSED])
+
+
 def _refuse_if_used(session, function_id, version=None):
-    """NotAllowed while a webhook or an alias points at the function (or that version)."""
-    for model, what in ((models.Webhook, "webhook(s)"), (models.FunctionAlias, "alias(es)")):
+    """NotAllowed while a webhook, an alias or an unfinished job points at the function
+    (or at that version of it)."""
+    users = (
+        (models.Webhook, "webhook(s)", None),
+        (models.FunctionAlias, "alias(es)", None),
+        (models.Job, "running job(s)", _UNFINISHED_JOB),
+    )
+    for model, what, condition in users:
         query = sa.select(sa.func.count()).where(model.function_id == function_id)
         if version is not None:
             query = query.where(model.function_version == version)
+        if condition is not None:
+            query = query.where(condition)
         if session.scalar(query):
             target = f"Function {function_id}" + (f" version {version}" if version else "")
             raise exceptions.NotAllowed(f"{target} is still associated with {what}.")
@@ -301,6 +312,78 @@ def delete_function_version(function_id, number, project_id=None):
     return version
 
 
+# Jobs
+
+
+def create_job(values):
+    return _create(models.Job, values)
+
+
+def get_job(id, project_id=None):
+    with _reader() as session:
+        return _one(session, models.Job, id, project_id, "Job")
+
+
+def list_jobs(project_id=None, filters=None):
+    return _list(models.Job, project_id, filters)
+
+
+def update_job(id, values, project_id=None):
+    return _update(models.Job, id, values, project_id, "Job")
+
+
+def delete_job(id, project_id=None):
+    with _writer() as session:
+        session.delete(_one(session, models.Job, id, project_id, "Job"))
+
+
+def list_due_jobs(now, limit):
+    """Running jobs whose next execution time has come, oldest first."""
+    query = (
+        sa.select(models.Job)
+        .where(models.Job.status == status.RUNNING, models.Job.next_execution_time <= now)
+        .order_by(models.Job.next_execution_time)
+        .limit(limit)
+    )
+    with _reader() as session:
+        return list(session.scalars(query))
+
+
+def fire_job(job, next_time, execution_values):
+    """Advance ``job`` past the tick it is due for and, unless ``execution_values`` is
+    None (a skipped tick), record that tick's execution; return its id, or None.
+
+    The UPDATE only matches while the job still waits for that very tick, so with any
+    number of engines each tick fires once; the execution is inserted in the same
+    transaction, so a tick is never lost in between. A job whose count runs out, and
+    a one-shot job (``next_time`` None), is done.
+    """
+    fired = execution_values is not None
+    count = job.count - 1 if fired and job.count is not None else job.count
+    done = next_time is None or count == 0
+    values = {
+        "next_execution_time": job.next_execution_time if done else next_time,
+        "count": count,
+        "status": status.DONE if done else status.RUNNING,
+        "updated_at": timeutils.utcnow(),
+    }
+    with _write_connection() as connection:
+        won = connection.execute(
+            sa.update(_J)
+            .where(
+                _J.c.id == job.id,
+                _J.c.status == status.RUNNING,
+                _J.c.next_execution_time == job.next_execution_time,
+            )
+            .values(values)
+        ).rowcount
+        if not (won and fired):
+            return None
+        execution = _execution_row(execution_values)
+        connection.execute(sa.insert(_E).values(execution))
+    return execution["id"]
+
+
 # Aliases
 
 
@@ -341,14 +424,17 @@ def delete_alias(name, project_id=None):
         alias = session.scalars(_alias_query(name, project_id)).first()
         if alias is None:
             raise exceptions.NotFound("FunctionAlias", name=name)
-        used = session.scalar(
-            sa.select(sa.func.count()).where(
-                models.Webhook.function_alias == name,
-                models.Webhook.project_id == alias.project_id,
+        for model, what, condition in (
+            (models.Webhook, "webhook(s)", sa.true()),
+            (models.Job, "running job(s)", _UNFINISHED_JOB),
+        ):
+            used = session.scalar(
+                sa.select(sa.func.count()).where(
+                    model.function_alias == name, model.project_id == alias.project_id, condition
+                )
             )
-        )
-        if used:
-            raise exceptions.NotAllowed(f"Alias {name} is still associated with webhook(s).")
+            if used:
+                raise exceptions.NotAllowed(f"Alias {name} is still associated with {what}.")
         session.delete(alias)
 
 
@@ -360,6 +446,7 @@ _R = models.Runtime.__table__
 _W = models.Webhook.__table__
 _V = models.FunctionVersion.__table__
 _A = models.FunctionAlias.__table__
+_J = models.Job.__table__
 
 # What starting an execution needs to know of its function.
 _TARGET_COLUMNS = (
@@ -398,8 +485,8 @@ def get_execution_target(function_id, project_id=None, version=0):
     return target
 
 
-def create_execution(values):
-    """Insert an execution; return it as a (detached) model without reading it back."""
+def _execution_row(values):
+    """Every column of a new pending execution, ``values`` over the defaults."""
     row = {column.key: None for column in _E.columns}
     row.update(
         id=uuidutils.generate_uuid(),
@@ -410,6 +497,12 @@ def create_execution(values):
         attempts=0,
     )
     row.update(values)
+    return row
+
+
+def create_execution(values):
+    """Insert an execution; return it as a (detached) model without reading it back."""
+    row = _execution_row(values)
     with _write_connection() as connection:
         connection.execute(sa.insert(_E).values(row))
     return models.Execution(**row)

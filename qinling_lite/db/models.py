@@ -106,6 +106,26 @@ class FunctionAlias(Base):
     description = orm.mapped_column(sa.String(255))
 
 
+class Job(Base):
+    """Runs a function on a cron pattern or once, ``count`` times (None: unlimited)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        sa.Index("jobs_status_next_execution_time_idx", "status", "next_execution_time"),
+    )
+
+    name = orm.mapped_column(sa.String(255))
+    function_id = orm.mapped_column(sa.String(36), sa.ForeignKey("functions.id"), index=True)
+    function_alias = orm.mapped_column(sa.String(255))
+    function_version = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    function_input = orm.mapped_column(sa.Text)
+    status = orm.mapped_column(sa.String(32), nullable=False)
+    pattern = orm.mapped_column(sa.String(32))
+    count = orm.mapped_column(sa.Integer)
+    first_execution_time = orm.mapped_column(Timestamp)
+    next_execution_time = orm.mapped_column(Timestamp, nullable=False)
+
+
 class Execution(Base):
     __tablename__ = "executions"
     __table_args__ = (

@@ -10,7 +10,7 @@ from oslo_utils import timeutils
 
 from qinling_lite import orchestrator, status, storage
 from qinling_lite.db import api as db_api
-from qinling_lite.engine import executions, manager, periodic
+from qinling_lite.engine import executions, jobs, manager, periodic
 
 LOG = logging.getLogger(__name__)
 
@@ -35,7 +35,11 @@ class EngineService:
         self.executor = concurrent.futures.ThreadPoolExecutor(
             conf.engine.execution_threads, thread_name_prefix="engine"
         )
+        self.jobs = jobs.JobScheduler(
+            self._dispatch, conf.engine.job_catch_up, conf.engine.job_missed_after
+        )
         self._periodic = [
+            periodic.PeriodicTask(conf.engine.job_check_interval, self.jobs.fire_due),
             periodic.PeriodicTask(IDLE_CHECK_INTERVAL, self._expire_idle_workers),
             periodic.PeriodicTask(conf.engine.lease_time / 3, self.runner.renew_leases),
             periodic.PeriodicTask(conf.engine.pending_sweep_interval, self._take_over_stale),
@@ -67,4 +71,8 @@ class EngineService:
         if stale:
             LOG.warning("Taking over %d executions no engine runs", len(stale))
         for execution_id in stale:
-            self.executor.submit(self.manager.create_execution, None, execution_id)
+            self._dispatch(execution_id)
+
+    def _dispatch(self, execution_id):
+        """Run an execution recorded in the database on this engine's threads."""
+        self.executor.submit(self.manager.create_execution, None, execution_id)

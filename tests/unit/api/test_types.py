@@ -6,6 +6,7 @@ import json
 import pytest
 from wsme import types as wtypes
 
+from qinling_lite import function_input
 from qinling_lite.api import types
 from qinling_lite.db import models
 
@@ -16,24 +17,24 @@ T0 = datetime.datetime(2024, 5, 1, 12, 3, 4)
 
 class TestExecutionInput:
     def test_none(self):
-        assert types.execution_input(None) is None
+        assert function_input.render(None) is None
 
     def test_raw_function_input_is_given_back_as_is(self):
-        assert types.execution_input({"__function_input": "hello"}) == "hello"
-        assert types.execution_input({"__function_input": "[1, 2]"}) == "[1, 2]"
+        assert function_input.render({"__function_input": "hello"}) == "hello"
+        assert function_input.render({"__function_input": "[1, 2]"}) == "[1, 2]"
 
     def test_dict_becomes_json_text(self):
         stored = {"name": "qinling", "n": 3, "nested": {"a": [1, None]}}
-        text = types.execution_input(stored)
+        text = function_input.render(stored)
         assert isinstance(text, str)
         assert json.loads(text) == stored
 
     def test_function_input_with_other_keys_is_a_plain_dict(self):
         stored = {"__function_input": "x", "other": 1}
-        assert json.loads(types.execution_input(stored)) == stored
+        assert json.loads(function_input.render(stored)) == stored
 
     def test_empty_dict(self):
-        assert types.execution_input({}) == "{}"
+        assert function_input.render({}) == "{}"
 
 
 class TestFormatTime:

@@ -1,34 +1,16 @@
 """``/v1/executions``: run functions, list and show executions, read their logs."""
 
-import json
-
 import pecan
 import webob
 from oslo_log import log as logging
 from pecan import rest
 from wsme import types as wtypes
 
-from qinling_lite import exceptions, status
+from qinling_lite import exceptions, function_input, status
 from qinling_lite.api import errors, params, types
 from qinling_lite.db import api as db_api
 
 LOG = logging.getLogger(__name__)
-
-
-def parse_input(raw):
-    """The stored form of an execution input string (None when there is none).
-
-    A JSON object becomes the function's keyword arguments; anything else is passed
-    as one positional argument, as the raw string (Qinling answered 500 for most of
-    these).
-    """
-    if raw is None or raw == "":
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = None
-    return value if isinstance(value, dict) else {"__function_input": raw}
 
 
 def resolve_target(ctx, fields):
@@ -105,7 +87,7 @@ class ExecutionsController(rest.RestController):
         fields = body.to_values()
         target, version = resolve_target(ctx, fields)
         values = {
-            "input": parse_input(fields.get("input")),
+            "input": function_input.parse(fields.get("input")),
             "function_alias": fields.get("function_alias"),
         }
         if fields.get("description"):

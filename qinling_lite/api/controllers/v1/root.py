@@ -4,7 +4,14 @@ import pecan
 from pecan import rest
 
 from qinling_lite.api import errors, types
-from qinling_lite.api.controllers.v1 import aliases, executions, functions, runtimes, webhooks
+from qinling_lite.api.controllers.v1 import (
+    aliases,
+    executions,
+    functions,
+    jobs,
+    runtimes,
+    webhooks,
+)
 
 
 class Controller(rest.RestController):
@@ -13,6 +20,7 @@ class Controller(rest.RestController):
     executions = executions.ExecutionsController()
     webhooks = webhooks.WebhooksController()
     aliases = aliases.AliasesController()
+    jobs = jobs.JobsController()
 
     @errors.wsexpose(types.V1Root)
     def get(self):
