@@ -9,6 +9,8 @@ default), as Ironic does when the conductor runs in-process; oslo.messaging's
 API versions:
     1.0 - create_execution, create_runtime, delete_runtime (fanout), get_runtime_pool,
           release_function (fanout)
+    1.1 - update_runtime (fanout), scale_up_function, scale_down_function (fanout),
+          get_function_workers
 """
 
 import concurrent.futures
@@ -19,7 +21,7 @@ from oslo_config import cfg
 from qinling_lite import context as qcontext
 from qinling_lite import exceptions
 
-API_VERSION = "1.0"
+API_VERSION = "1.1"
 NAMESPACE = "qinling_lite.engine"
 
 CONF = cfg.CONF
@@ -41,6 +43,29 @@ class EngineClient:
     def delete_runtime(self, ctxt, runtime_id):
         """Every engine drops its workers of the runtime; the row is then removed."""
         self._cast(ctxt, "delete_runtime", fanout=True, runtime_id=runtime_id)
+
+    def update_runtime(self, ctxt, runtime_id, image):
+        """Every engine rolls its workers of the runtime to ``image``."""
+        self._cast(ctxt, "update_runtime", fanout=True, runtime_id=runtime_id, image=image)
+
+    def scale_up_function(self, ctxt, function_id, version, count):
+        self._cast(ctxt, "scale_up_function", function_id=function_id, version=version, count=count)
+
+    def scale_down_function(self, ctxt, function_id, version, count):
+        self._cast(
+            ctxt,
+            "scale_down_function",
+            fanout=True,
+            function_id=function_id,
+            version=version,
+            count=count,
+        )
+
+    def get_function_workers(self, ctxt, function_id, version):
+        """The workers the answering engine holds for the function version."""
+        return self._call(
+            ctxt, "get_function_workers", None, function_id=function_id, version=version
+        )
 
     def get_runtime_pool(self, ctxt, runtime_id):
         return self._call(ctxt, "get_runtime_pool", None, runtime_id=runtime_id)

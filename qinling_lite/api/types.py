@@ -148,6 +148,20 @@ class Jobs(wtypes.Base):
     jobs = [Job]
 
 
+class ScaleInfo(Body):
+    count = wtypes.wsattr(wtypes.IntegerType(minimum=1), mandatory=True)
+
+
+class Worker(wtypes.Base):
+    function_id = wtypes.text
+    function_version = int
+    worker_name = wtypes.text
+
+
+class Workers(wtypes.Base):
+    workers = [Worker]
+
+
 class Execution(Resource):
     function_id = wtypes.wsattr(UUID)
     function_version = wtypes.wsattr(int, default=0)

@@ -127,13 +127,15 @@ def update_runtime(id, values):
     return _update(models.Runtime, id, values, None, "Runtime")
 
 
-def set_runtime_status(id, new_status, reason=None):
+def update_runtime_status(id, new_status, reason=None, **values):
     """Record the engine's verdict on a runtime; a vanished runtime is ignored."""
     with _writer() as session:
         session.execute(
             sa.update(models.Runtime)
             .where(models.Runtime.id == id)
-            .values(status=new_status, status_reason=reason, updated_at=timeutils.utcnow())
+            .values(
+                status=new_status, status_reason=reason, updated_at=timeutils.utcnow(), **values
+            )
         )
 
 
@@ -522,12 +524,8 @@ def delete_execution(id, project_id=None):
         session.delete(_one(session, models.Execution, id, project_id, "Execution"))
 
 
-_CLAIM_COLUMNS = (
-    _E.c.id,
-    _E.c.input,
-    _E.c.function_version,
-    _E.c.function_id,
-    _E.c.attempts,
+# What a worker needs of a function version.
+_WORKER_COLUMNS = (
     _V.c.package_md5.label("version_md5"),
     _F.c.id.label("function_exists"),
     _F.c.project_id,
@@ -538,6 +536,34 @@ _CLAIM_COLUMNS = (
     _F.c.memory_size,
     _F.c.timeout,
 )
+_CLAIM_COLUMNS = (
+    _E.c.id,
+    _E.c.input,
+    _E.c.function_version,
+    _E.c.function_id,
+    _E.c.attempts,
+    *_WORKER_COLUMNS,
+)
+
+
+def get_worker_target(function_id, version):
+    """What a worker of the function version needs (as in ``claim_execution``)."""
+    query = (
+        sa.select(
+            _F.c.id.label("function_id"),
+            sa.literal(version).label("function_version"),
+            *_WORKER_COLUMNS,
+        )
+        .select_from(
+            _F.outerjoin(_V, sa.and_(_V.c.function_id == _F.c.id, _V.c.version_number == version))
+        )
+        .where(_F.c.id == function_id)
+    )
+    with _read_connection() as connection:
+        target = connection.execute(query).first()
+    if target is None:
+        raise exceptions.NotFound("Function", id=function_id)
+    return target
 
 
 def _claimable(now):

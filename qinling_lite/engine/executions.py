@@ -72,30 +72,42 @@ class ExecutionRunner:
             return None
         return {"status": outcome, "result": result}
 
-    def _execute(self, execution):
-        """Return (status, result, logs) of a worker run; raise for engine-side failures."""
-        if execution.function_exists is None:
-            raise exceptions.NotFound("Function", id=execution.function_id)
-        if execution.function_version:
-            md5 = execution.version_md5
+    def worker_for(self, function):
+        """The FunctionSpec and package loader of a function version row
+        (``db.api.claim_execution`` or ``get_worker_target``)."""
+        if function.function_exists is None:
+            raise exceptions.NotFound("Function", id=function.function_id)
+        if function.function_version:
+            md5 = function.version_md5
             if md5 is None:
                 raise exceptions.NotFound(
                     "FunctionVersion",
-                    function_id=execution.function_id,
-                    version_number=execution.function_version,
+                    function_id=function.function_id,
+                    version_number=function.function_version,
                 )
         else:
-            md5 = execution.code["md5sum"]
+            md5 = function.code["md5sum"]
         spec = orchestrator_base.FunctionSpec(
-            function_id=execution.function_id,
-            version=execution.function_version,
-            runtime_id=execution.runtime_id,
-            entry=execution.entry,
+            function_id=function.function_id,
+            version=function.function_version,
+            runtime_id=function.runtime_id,
+            entry=function.entry,
             package_md5=md5,
-            cpu=execution.cpu,
-            memory_size=execution.memory_size,
-            timeout=execution.timeout,
+            cpu=function.cpu,
+            memory_size=function.memory_size,
+            timeout=function.timeout,
         )
+
+        def package():
+            return self._storage.read(
+                function.project_id, function.function_id, md5, function.function_version
+            )
+
+        return spec, package
+
+    def _execute(self, execution):
+        """Return (status, result, logs) of a worker run; raise for engine-side failures."""
+        spec, package = self.worker_for(execution)
         payload = {
             "execution_id": execution.id,
             "input": execution.input or {},
@@ -104,12 +116,6 @@ class ExecutionRunner:
             "cpu": execution.cpu,
             "context": {"function_id": execution.function_id, "project_id": execution.project_id},
         }
-
-        def package():
-            return self._storage.read(
-                execution.project_id, execution.function_id, md5, execution.function_version
-            )
-
         with self._orchestrator.worker(spec, package, wait=self._worker_wait) as worker:
             reply = worker.execute(payload, timeout=execution.timeout + WORKER_MARGIN)
         outcome = status.SUCCESS if reply.get("success") else status.FAILED

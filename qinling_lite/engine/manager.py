@@ -32,9 +32,21 @@ class EngineManager:
             self._orchestrator.create_pool(runtime.id, runtime.image)
         except exceptions.OrchestratorError as e:
             LOG.error("Runtime %s is unusable: %s", runtime.id, e)
-            db_api.set_runtime_status(runtime.id, status.ERROR, str(e))
+            db_api.update_runtime_status(runtime.id, status.ERROR, str(e))
         else:
-            db_api.set_runtime_status(runtime.id, status.AVAILABLE)
+            db_api.update_runtime_status(runtime.id, status.AVAILABLE)
+
+    def update_runtime(self, ctxt, runtime_id, image):
+        """Roll the runtime's workers to ``image``; on failure keep the old image."""
+        try:
+            self._orchestrator.update_pool(runtime_id, image)
+        except exceptions.OrchestratorError as e:
+            LOG.error("Runtime %s stays on its image: %s", runtime_id, e)
+            db_api.update_runtime_status(
+                runtime_id, status.AVAILABLE, f"Update to image {image} failed: {e}"
+            )
+        else:
+            db_api.update_runtime_status(runtime_id, status.AVAILABLE, image=image)
 
     def delete_runtime(self, ctxt, runtime_id):
         self._orchestrator.delete_pool(runtime_id)
@@ -45,3 +57,13 @@ class EngineManager:
 
     def release_function(self, ctxt, function_id, version=None):
         self._orchestrator.release_function(function_id, version)
+
+    def scale_up_function(self, ctxt, function_id, version, count):
+        spec, package = self._runner.worker_for(db_api.get_worker_target(function_id, version))
+        self._orchestrator.scale_up(spec, package, count)
+
+    def scale_down_function(self, ctxt, function_id, version, count):
+        self._orchestrator.scale_down(function_id, version, count)
+
+    def get_function_workers(self, ctxt, function_id, version):
+        return self._orchestrator.list_workers(function_id, version)

@@ -56,6 +56,19 @@ class Orchestrator(abc.ABC):
         """
 
     @abc.abstractmethod
+    def update_pool(self, runtime_id: str, image: str) -> None:
+        """Replace the runtime's pool with workers of ``image``; on failure keep the old
+        pool (roll back) and raise OrchestratorError."""
+
+    @abc.abstractmethod
+    def scale_up(self, spec: FunctionSpec, package: Callable[[], bytes], count: int) -> None:
+        """Bind up to ``count`` more warm workers to the function version (within its cap)."""
+
+    @abc.abstractmethod
+    def scale_down(self, function_id: str, version: int, count: int) -> None:
+        """Release up to ``count`` idle workers of the function version, keeping one."""
+
+    @abc.abstractmethod
     def release_function(self, function_id: str, version: int | None = None) -> None:
         """Discard the workers bound to the function version (all versions if None)."""
 

@@ -114,6 +114,18 @@ class LocalOrchestrator(base.Orchestrator):
         for worker in busy:  # their users see a WorkerError, then discard them
             worker.kill()
 
+    def update_pool(self, runtime_id, image):
+        """The image is only a label here: the pool's workers are replaced by new ones
+        (the old ones stay if the new ones cannot start)."""
+        workers, errors = self._start_workers(self._pool_size)
+        if errors:
+            self._discard(workers)
+            raise exceptions.OrchestratorError(f"Runtime {runtime_id}: {errors[0]}")
+        with self._cond:
+            pool = self._pools.setdefault(runtime_id, _Pool(image))
+            old, pool.idle, pool.image = pool.idle, workers, image
+        self._discard(old)
+
     def get_pool(self, runtime_id):
         with self._cond:
             pool = self._pools.get(runtime_id)
@@ -136,6 +148,31 @@ class LocalOrchestrator(base.Orchestrator):
             yield worker
         finally:
             self._release(worker)
+
+    def scale_up(self, spec, package, count):
+        for _ in range(count):
+            dead = []
+            try:
+                with self._cond:
+                    function = self._current(spec, dead)
+                    if len(function.idle) + len(function.busy) + function.pending >= self._cap:
+                        return
+                    function.pending += 1
+            finally:
+                self._discard(dead)
+            self._release(self._bind_new(spec, function, package))
+
+    def scale_down(self, function_id, version, count):
+        with self._cond:
+            function = self._functions.get((function_id, version))
+            if function is None:
+                return
+            total = len(function.idle) + len(function.busy)
+            removable = max(0, min(count, len(function.idle), total - 1))
+            removed, function.idle = function.idle[:removable], function.idle[removable:]
+            for worker in removed:
+                del self._owner[worker]
+        self._discard(removed)
 
     def release_function(self, function_id, version=None):
         with self._cond:

@@ -78,7 +78,7 @@ def test_runtime_lifecycle():
     assert runtime.status == status.CREATING
 
     api.update_runtime(runtime.id, {"image": "python3.12"})
-    api.set_runtime_status(runtime.id, status.ERROR, "image pull failed")
+    api.update_runtime_status(runtime.id, status.ERROR, "image pull failed")
     got = api.get_runtime(runtime.id, P1)
     assert (got.name, got.image, got.status) == ("python", "python3.12", status.ERROR)
     assert got.status_reason == "image pull failed"

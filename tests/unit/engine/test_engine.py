@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from qinling_lite import config, status, storage
+from qinling_lite import config, rpc, status, storage
 from qinling_lite.db import api as db_api
 from qinling_lite.db import migration
 from qinling_lite.engine import executions, manager, periodic
@@ -178,7 +178,7 @@ def test_delete_runtime_removes_pool_and_row(engine):
 
 
 def test_manager_declares_the_rpc_target():
-    assert manager.EngineManager.target.version == "1.0"
+    assert manager.EngineManager.target.version == rpc.API_VERSION
 
 
 def test_periodic_task_repeats_survives_errors_and_stops():

@@ -259,3 +259,33 @@ def test_stop_kills_everything(orch, conf):
     assert os.listdir(work_dir) == [".lock"]
     with pytest.raises(exceptions.OrchestratorError, match="stopped"):
         run(orch, spec(), hello())
+
+
+def test_scale_up_binds_warm_workers_and_scale_down_keeps_one(override, make_orchestrator):
+    override("local_orchestrator", max_workers_per_function=4)
+    orch = make_orchestrator()
+    orch.create_pool("rt", "python3")
+    package = hello()
+    orch.scale_up(spec(), package, 3)
+    assert len(orch.list_workers("f1")) == 3
+    assert run(orch, spec(), package)[1]["output"] == "Hello, World"
+    assert package.calls == 3  # each new worker loaded the package once
+    orch.scale_down("f1", 0, 2)
+    assert len(orch.list_workers("f1")) == 1
+    orch.scale_down("f1", 0, 5)
+    assert len(orch.list_workers("f1")) == 1, "the last worker stays"
+    orch.scale_down("unknown", 0, 1)  # nothing to do
+
+
+def test_scale_up_stops_at_the_cap(orch):
+    orch.scale_up(spec(), hello(), 5)  # the cap is 2 here
+    assert len(orch.list_workers("f1")) == 2
+
+
+def test_update_pool_replaces_the_pool_workers(orch, conf):
+    work_dir = conf.local_orchestrator.work_dir
+    before = set(worker_pids(work_dir).values())
+    orch.update_pool("rt", "python3-new")
+    assert orch.get_pool("rt") == {"total": 2, "available": 2}
+    assert wait_for(lambda: not before & set(worker_pids(work_dir).values()))
+    assert len(set(worker_pids(work_dir).values())) == 2

@@ -5,10 +5,25 @@ from pecan import rest
 from wsme import types as wtypes
 
 from qinling_lite.api import downloads, errors, params, types
+from qinling_lite.api.controllers.v1 import function_workers
 from qinling_lite.db import api as db_api
 
 
 class FunctionVersionsController(rest.RestController):
+    _custom_actions = {"detach": ["POST"], "scale_up": ["POST"], "scale_down": ["POST"]}
+
+    @errors.wsexpose(None, types.UUID, wtypes.text, status_code=202)
+    def detach(self, function_id, number):
+        function_workers.detach(function_id, params.version_number(number))
+
+    @errors.wsexpose(None, types.UUID, wtypes.text, body=types.ScaleInfo, status_code=202)
+    def scale_up(self, function_id, number, scale):
+        function_workers.scale_up(function_id, params.version_number(number), scale.count)
+
+    @errors.wsexpose(None, types.UUID, wtypes.text, body=types.ScaleInfo, status_code=202)
+    def scale_down(self, function_id, number, scale):
+        function_workers.scale_down(function_id, params.version_number(number), scale.count)
+
     @errors.wsexpose(types.FunctionVersion, types.UUID, body=types.FunctionVersion, status_code=201)
     def post(self, function_id, body):
         request = pecan.request

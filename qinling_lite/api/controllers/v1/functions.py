@@ -10,7 +10,7 @@ from wsme import types as wtypes
 
 from qinling_lite import exceptions, status
 from qinling_lite.api import downloads, errors, params, types
-from qinling_lite.api.controllers.v1 import function_versions
+from qinling_lite.api.controllers.v1 import function_versions, function_workers
 from qinling_lite.db import api as db_api
 
 LOG = logging.getLogger(__name__)
@@ -113,6 +113,20 @@ def _entry(fields):
 
 class FunctionsController(rest.RestController):
     versions = function_versions.FunctionVersionsController()
+    workers = function_workers.WorkersController()
+    _custom_actions = {"detach": ["POST"], "scale_up": ["POST"], "scale_down": ["POST"]}
+
+    @errors.wsexpose(None, types.UUID, status_code=202)
+    def detach(self, id):
+        function_workers.detach(id, 0)
+
+    @errors.wsexpose(None, types.UUID, body=types.ScaleInfo, status_code=202)
+    def scale_up(self, id, scale):
+        function_workers.scale_up(id, 0, scale.count)
+
+    @errors.wsexpose(None, types.UUID, body=types.ScaleInfo, status_code=202)
+    def scale_down(self, id, scale):
+        function_workers.scale_down(id, 0, scale.count)
 
     @pecan.expose("json")
     def post(self, **kwargs):

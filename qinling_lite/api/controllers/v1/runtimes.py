@@ -49,13 +49,19 @@ class RuntimesController(rest.RestController):
 
     @errors.wsexpose(types.Runtime, types.UUID, body=types.RuntimeUpdate)
     def put(self, id, update):
+        ctx = pecan.request.context
         values = update.to_values()
-        runtime = db_api.get_runtime(id, pecan.request.context.project_id)
-        if values.get("image", runtime.image) != runtime.image:
-            raise exceptions.InputError(
-                "Changing the image of a runtime is not supported by this deployment."
-            )
-        return types.Runtime.from_db(db_api.update_runtime(id, values))
+        runtime = db_api.get_runtime(id, ctx.project_id)
+        image = values.pop("image", runtime.image)
+        if image != runtime.image:
+            if runtime.status != status.AVAILABLE:
+                raise exceptions.RuntimeNotAvailable(id)
+            values["status"] = status.UPGRADING
+        updated = db_api.update_runtime(id, values)
+        if image != runtime.image:
+            # The engines roll the workers; the row takes the new image when they have.
+            pecan.request.engine.update_runtime(ctx, id, image)
+        return types.Runtime.from_db(updated)
 
     @errors.wsexpose(None, types.UUID, status_code=204)
     def delete(self, id):

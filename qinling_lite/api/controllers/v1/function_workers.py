@@ -1,0 +1,47 @@
+"""Admin calls on the warm workers of a function version: detach, scale, list."""
+
+import pecan
+from pecan import rest
+from wsme import types as wtypes
+
+from qinling_lite.api import errors, params, types
+from qinling_lite.db import api as db_api
+
+
+def _target(function_id, version):
+    """The function (and version) in the caller's project, or 404."""
+    ctx = pecan.request.context
+    db_api.get_execution_target(function_id, ctx.project_id, version)
+    return ctx
+
+
+def detach(function_id, version):
+    """Release every warm worker of the function version (they restart cold)."""
+    ctx = _target(function_id, version)
+    pecan.request.engine.release_function(ctx, function_id, version)
+
+
+def scale_up(function_id, version, count):
+    ctx = _target(function_id, version)
+    pecan.request.engine.scale_up_function(ctx, function_id, version, count)
+
+
+def scale_down(function_id, version, count):
+    ctx = _target(function_id, version)
+    pecan.request.engine.scale_down_function(ctx, function_id, version, count)
+
+
+class WorkersController(rest.RestController):
+    """``/v1/functions/{id}/workers?function_version=N``."""
+
+    @errors.wsexpose(types.Workers, types.UUID, wtypes.text)
+    def get_all(self, function_id, function_version=None):
+        version = params.version_number(function_version) if function_version else 0
+        ctx = _target(function_id, version)
+        names = pecan.request.engine.get_function_workers(ctx, function_id, version)
+        return types.Workers(
+            workers=[
+                types.Worker(function_id=function_id, function_version=version, worker_name=name)
+                for name in names
+            ]
+        )
