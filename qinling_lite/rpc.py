@@ -14,17 +14,22 @@ API versions:
 """
 
 import concurrent.futures
+import threading
 
 import oslo_messaging as messaging
 from oslo_config import cfg
+from oslo_log import log as logging
 
 from qinling_lite import context as qcontext
 from qinling_lite import exceptions
 
 API_VERSION = "1.1"
+# Seconds an API thread waits beyond a call's own timeout.
+CALL_GRACE = 5
 NAMESPACE = "qinling_lite.engine"
 
 CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
 
 
 class EngineClient:
@@ -34,15 +39,15 @@ class EngineClient:
         """Run a pending execution; for ``sync``, wait up to ``timeout`` seconds."""
         if sync:
             return self._call(ctxt, "create_execution", timeout, execution_id=execution_id)
-        self._cast(ctxt, "create_execution", execution_id=execution_id)
+        self._cast(ctxt, "create_execution", swept=True, execution_id=execution_id)
         return None
 
     def create_runtime(self, ctxt, runtime_id):
-        self._cast(ctxt, "create_runtime", runtime_id=runtime_id)
+        self._cast(ctxt, "create_runtime", swept=True, runtime_id=runtime_id)
 
     def delete_runtime(self, ctxt, runtime_id):
         """Every engine drops its workers of the runtime; the row is then removed."""
-        self._cast(ctxt, "delete_runtime", fanout=True, runtime_id=runtime_id)
+        self._cast(ctxt, "delete_runtime", fanout=True, swept=True, runtime_id=runtime_id)
 
     def update_runtime(self, ctxt, runtime_id, image):
         """Every engine rolls its workers of the runtime to ``image``."""
@@ -71,11 +76,27 @@ class EngineClient:
         return self._call(ctxt, "get_runtime_pool", None, runtime_id=runtime_id)
 
     def release_function(self, ctxt, function_id, version=None):
-        """Every engine drops the warm workers of a function (all versions if None)."""
-        self._cast(ctxt, "release_function", fanout=True, function_id=function_id, version=version)
+        """Every engine drops the warm workers of a function (all versions if None).
 
-    def _cast(self, ctxt, method, fanout=False, **kwargs):
-        """Send without waiting: to one engine, or to all of them with ``fanout``."""
+        Best effort: workers notice a new package by its md5 by themselves, and idle
+        ones expire.
+        """
+        self._cast(
+            ctxt,
+            "release_function",
+            fanout=True,
+            swept=True,
+            function_id=function_id,
+            version=version,
+        )
+
+    def _cast(self, ctxt, method, fanout=False, swept=False, **kwargs):
+        """Send without waiting: to one engine, or to all of them with ``fanout``.
+
+        A cast that cannot be sent raises EngineUnavailable, unless it is ``swept``:
+        what it asks for is recorded in the database and the engines' periodic sweep
+        does it anyway, so the failure is only logged.
+        """
         raise NotImplementedError
 
     def _call(self, ctxt, method, timeout, **kwargs):
@@ -106,16 +127,36 @@ class RPCEngineClient(EngineClient):
             transport, _target(), serializer=_ContextSerializer(), retry=0
         )
 
-    def _cast(self, ctxt, method, fanout=False, **kwargs):
+    def _cast(self, ctxt, method, fanout=False, swept=False, **kwargs):
         client = self._client.prepare(fanout=True) if fanout else self._client
-        client.cast(ctxt, method, **kwargs)
+        try:
+            client.cast(ctxt, method, **kwargs)
+        except Exception as e:  # the driver's own errors escape oslo.messaging too
+            if not swept:
+                raise exceptions.EngineUnavailable() from e
+            LOG.warning("No engine was told to %s (%s); the sweep will do it", method, e)
 
     def _call(self, ctxt, method, timeout, **kwargs):
-        client = self._client.prepare(timeout=timeout) if timeout else self._client
-        try:
-            return client.call(ctxt, method, **kwargs)
-        except messaging.MessagingTimeout as e:
-            raise exceptions.EngineUnavailable("The engine did not answer in time.") from e
+        timeout = timeout or CONF.rpc_response_timeout
+        client = self._client.prepare(timeout=timeout)
+        # With the broker down, oslo.messaging keeps reconnecting the reply queue past
+        # any timeout: the call runs on a daemon thread and the API gives up on its own.
+        outcome = {}
+
+        def call():
+            try:
+                outcome["result"] = client.call(ctxt, method, **kwargs)
+            except Exception as e:
+                outcome["error"] = e
+
+        caller = threading.Thread(target=call, name=f"rpc-{method}", daemon=True)
+        caller.start()
+        caller.join(timeout + CALL_GRACE)
+        if "result" in outcome:
+            return outcome["result"]
+        error = outcome.get("error")
+        LOG.warning("No engine answered %s: %s", method, error or "timed out")
+        raise exceptions.EngineUnavailable("The engine did not answer in time.") from error
 
 
 class LocalEngineClient(EngineClient):
@@ -125,7 +166,7 @@ class LocalEngineClient(EngineClient):
         self._manager = manager
         self._executor = executor
 
-    def _cast(self, ctxt, method, fanout=False, **kwargs):
+    def _cast(self, ctxt, method, fanout=False, swept=False, **kwargs):
         self._executor.submit(getattr(self._manager, method), ctxt, **kwargs)
 
     def _call(self, ctxt, method, timeout, **kwargs):

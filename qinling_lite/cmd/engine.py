@@ -5,6 +5,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 from oslo_log import log as logging
 
@@ -30,11 +31,13 @@ def main(argv=None):
     stopping.wait()
     timeout = conf.engine.graceful_shutdown_timeout
     LOG.info("Stopping: no new executions; finishing those in flight (up to %s s)", timeout)
+    deadline = time.monotonic() + timeout
+    engine.stop_taking_work()
     server.stop()
     waiter = threading.Thread(target=server.wait, daemon=True)
     waiter.start()
     waiter.join(timeout)
-    if waiter.is_alive():
+    if waiter.is_alive() or not engine.drain(max(0, deadline - time.monotonic())):
         LOG.warning("Executions still running; other engines take them over later")
         std_logging.shutdown()
         os._exit(0)  # the executor threads would keep a normal exit waiting

@@ -45,6 +45,11 @@ class ExecutionRunner:
             with self._lock:
                 self._running.discard(execution_id)
 
+    def running(self):
+        """How many executions this engine is running now."""
+        with self._lock:
+            return len(self._running)
+
     def renew_leases(self):
         """Keep the leases of the executions this engine is running (periodic)."""
         with self._lock:
@@ -68,7 +73,10 @@ class ExecutionRunner:
             LOG.exception("Execution %s failed in the engine", execution.id)
             outcome, result, logs = status.ERROR, _result(started, "Internal service error."), ""
         if not db_api.finish_execution(execution.id, self.engine_id, outcome, result, logs):
-            LOG.warning("Execution %s was taken over; its outcome here is dropped", execution.id)
+            LOG.warning(
+                "Execution %s was taken over or deleted; its outcome here is dropped",
+                execution.id,
+            )
             return None
         return {"status": outcome, "result": result}
 

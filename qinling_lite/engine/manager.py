@@ -1,5 +1,7 @@
 """The engine's RPC endpoint: what the API asks of an engine (see ``qinling_lite.rpc``)."""
 
+import threading
+
 from oslo_log import log as logging
 
 from qinling_lite import exceptions, rpc, status
@@ -14,6 +16,8 @@ class EngineManager:
     def __init__(self, orchestrator, runner):
         self._orchestrator = orchestrator
         self._runner = runner
+        self._lock = threading.Lock()
+        self._starting = set()  # runtimes whose pool is being created
 
     def create_execution(self, ctxt, execution_id):
         return self._runner.run(execution_id)

@@ -3,6 +3,7 @@
 import concurrent.futures
 import datetime
 import os
+import time
 import uuid
 
 from oslo_log import log as logging
@@ -16,6 +17,7 @@ LOG = logging.getLogger(__name__)
 
 IDLE_CHECK_INTERVAL = 60
 SWEEP_BATCH = 200
+DRAIN_POLL = 0.1
 
 
 class EngineService:
@@ -52,9 +54,24 @@ class EngineService:
         for task in self._periodic:
             task.start()
 
-    def stop(self):
+    def stop_taking_work(self):
+        """Stop the periodic work that takes executions over (shutdown, step 1)."""
         for task in self._periodic:
             task.stop()
+
+    def drain(self, timeout):
+        """Wait up to ``timeout`` s for the executions this engine runs; True if it could.
+
+        Executions queued but not started stay pending for other engines.
+        """
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + timeout
+        while self.runner.running() and time.monotonic() < deadline:
+            time.sleep(DRAIN_POLL)
+        return not self.runner.running()
+
+    def stop(self):
+        self.stop_taking_work()
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.orchestrator.stop()
 
@@ -63,10 +80,12 @@ class EngineService:
 
     def _take_over_stale(self):
         """Run executions no engine runs (the claim keeps each to one engine at a time),
-        and build the pools of runtimes still being created (their cast was lost)."""
+        and finish creating or deleting runtimes whose cast was lost."""
         cutoff = timeutils.utcnow() - datetime.timedelta(seconds=self._conf.engine.pending_grace)
         for runtime in db_api.list_runtimes_with_status([status.CREATING], before=cutoff):
             self.executor.submit(self.manager.start_pool, runtime)
+        for runtime in db_api.list_runtimes_with_status([status.DELETING], before=cutoff):
+            self.executor.submit(self.manager.delete_runtime, None, runtime.id)
         stale = db_api.list_stale_executions(cutoff, SWEEP_BATCH)
         if stale:
             LOG.warning("Taking over %d executions no engine runs", len(stale))

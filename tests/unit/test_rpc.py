@@ -285,3 +285,48 @@ class TestRPCEngineClient:
         assert rpc._target().topic == topic
         assert rpc._target(server="test-engine").server == "test-engine"
         assert topic != "qinling_lite_engine"
+
+
+@pytest.fixture
+def broker_down():
+    """An RPC client whose broker is not there: a port on loopback nobody listens on."""
+    for group, opts in messaging_opts.list_opts():
+        if group in (None, "oslo_messaging_rabbit"):
+            CONF.register_opts(opts, group=group)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    overrides = [
+        ("transport_url", None, f"rabbit://guest:guest@127.0.0.1:{port}/"),
+        ("rpc_response_timeout", None, 1),
+        ("topic", "engine", f"qinling_lite_test_{uuid.uuid4().hex}"),
+    ]
+    for name, group, value in overrides:
+        CONF.set_override(name, value, group)
+    # No transport.cleanup(): it would wait for the reply listener, which keeps
+    # reconnecting to the missing broker on the call's daemon thread.
+    try:
+        yield rpc.RPCEngineClient(rpc.get_transport())
+    finally:
+        for name, group, _ in overrides:
+            CONF.clear_override(name, group)
+
+
+class TestBrokerDown:
+    def test_casts_the_sweep_covers_are_only_logged(self, broker_down):
+        started = time.monotonic()
+        assert broker_down.create_execution(_ctx(), _id(), sync=False, timeout=5) is None
+        broker_down.create_runtime(_ctx(), _id())
+        broker_down.delete_runtime(_ctx(), _id())
+        broker_down.release_function(_ctx(), _id())
+        assert time.monotonic() - started < 10
+
+    def test_other_casts_say_the_engine_is_unavailable(self, broker_down):
+        with pytest.raises(exceptions.EngineUnavailable):
+            broker_down.update_runtime(_ctx(), _id(), "python3")
+
+    def test_calls_give_up_after_their_timeout(self, broker_down):
+        started = time.monotonic()
+        with pytest.raises(exceptions.EngineUnavailable):
+            broker_down.get_runtime_pool(_ctx(), _id())
+        assert time.monotonic() - started < 1 + rpc.CALL_GRACE + 2

@@ -1,14 +1,11 @@
 """``/v1/runtimes``: worker images and their pools."""
 
 import pecan
-from oslo_log import log as logging
 from pecan import rest
 
 from qinling_lite import exceptions, status
 from qinling_lite.api import errors, types
 from qinling_lite.db import api as db_api
-
-LOG = logging.getLogger(__name__)
 
 
 class RuntimePoolController(rest.RestController):
@@ -32,10 +29,7 @@ class RuntimesController(rest.RestController):
         created = db_api.create_runtime(
             {**values, "project_id": ctx.project_id, "status": status.CREATING}
         )
-        try:
-            pecan.request.engine.create_runtime(ctx, created.id)
-        except Exception:
-            LOG.exception("Runtime %s is recorded; an engine sweep will build its pool", created.id)
+        pecan.request.engine.create_runtime(ctx, created.id)
         return types.Runtime.from_db(created)
 
     @errors.wsexpose(types.Runtimes)
@@ -60,7 +54,11 @@ class RuntimesController(rest.RestController):
         updated = db_api.update_runtime(id, values)
         if image != runtime.image:
             # The engines roll the workers; the row takes the new image when they have.
-            pecan.request.engine.update_runtime(ctx, id, image)
+            try:
+                pecan.request.engine.update_runtime(ctx, id, image)
+            except exceptions.EngineUnavailable:
+                db_api.update_runtime_status(id, status.AVAILABLE)
+                raise
         return types.Runtime.from_db(updated)
 
     @errors.wsexpose(None, types.UUID, status_code=204)
