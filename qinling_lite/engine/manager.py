@@ -34,9 +34,9 @@ class EngineManager:
         """Create the runtime's worker pool and record whether it is available."""
         try:
             self._orchestrator.create_pool(runtime.id, runtime.image)
-        except exceptions.OrchestratorError as e:
-            LOG.error("Runtime %s is unusable: %s", runtime.id, e)
-            db_api.update_runtime_status(runtime.id, status.ERROR, str(e))
+        except Exception as e:  # e.g. the orchestrator's backend is unreachable
+            LOG.exception("Runtime %s is unusable", runtime.id)
+            db_api.update_runtime_status(runtime.id, status.ERROR, str(e) or type(e).__name__)
         else:
             db_api.update_runtime_status(runtime.id, status.AVAILABLE)
 
@@ -44,8 +44,8 @@ class EngineManager:
         """Roll the runtime's workers to ``image``; on failure keep the old image."""
         try:
             self._orchestrator.update_pool(runtime_id, image)
-        except exceptions.OrchestratorError as e:
-            LOG.error("Runtime %s stays on its image: %s", runtime_id, e)
+        except Exception as e:
+            LOG.exception("Runtime %s stays on its image", runtime_id)
             db_api.update_runtime_status(
                 runtime_id, status.AVAILABLE, f"Update to image {image} failed: {e}"
             )

@@ -5,6 +5,7 @@ import importlib
 # Imported on demand: an orchestrator's client libraries load only when it is used.
 _ORCHESTRATORS = {
     "local": "qinling_lite.orchestrator.local.orchestrator:LocalOrchestrator",
+    "kubernetes": "qinling_lite.orchestrator.kubernetes.orchestrator:KubernetesOrchestrator",
 }
 
 

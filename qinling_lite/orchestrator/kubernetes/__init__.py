@@ -1,0 +1,1 @@
+"""Kubernetes orchestrator: worker pods taken from per-runtime Deployments."""

@@ -1,0 +1,43 @@
+"""Connection to the Kubernetes API: a kubeconfig file or the pod's in-cluster account."""
+
+import dataclasses
+
+from kubernetes import client, config
+
+from qinling_lite import exceptions
+
+
+@dataclasses.dataclass(frozen=True)
+class Apis:
+    """The API groups the orchestrator uses, over one connection pool."""
+
+    api_client: client.ApiClient
+    core: client.CoreV1Api
+    apps: client.AppsV1Api
+    networking: client.NetworkingV1Api
+
+    def close(self):
+        self.api_client.close()
+
+
+def connect(opts):
+    """Apis for ``[kubernetes] kubeconfig``, or in-cluster when it is unset."""
+    configuration = client.Configuration()
+    if opts.kubeconfig:
+        config.load_kube_config(
+            config_file=opts.kubeconfig, client_configuration=configuration, persist_config=False
+        )
+    else:
+        config.load_incluster_config(client_configuration=configuration)
+    api_client = client.ApiClient(configuration)
+    return Apis(
+        api_client=api_client,
+        core=client.CoreV1Api(api_client),
+        apps=client.AppsV1Api(api_client),
+        networking=client.NetworkingV1Api(api_client),
+    )
+
+
+def error(action, exc):
+    """OrchestratorError for an ApiException raised while doing ``action``."""
+    return exceptions.OrchestratorError(f"{action} failed: HTTP {exc.status} {exc.reason}")

@@ -1,0 +1,118 @@
+"""The objects the orchestrator builds, and the static files shipped with it."""
+
+import pathlib
+import re
+
+import pytest
+import yaml
+from kubernetes import client
+
+from qinling_lite import config
+from qinling_lite.orchestrator.kubernetes import manifests
+from qinling_lite.runtime import server
+from tests.unit.orchestrator.kubernetes.conftest import validate
+
+CONF = config.CONF
+ROOT = pathlib.Path(__file__).parents[4]
+MIB = 1024 * 1024
+
+
+def serialize(model):
+    return client.ApiClient().sanitize_for_serialization(model)
+
+
+@pytest.fixture
+def opts(override):
+    override("kubernetes", replicas=4, worker_port=8080)
+    override("resource_limits", max_cpu=500, max_memory=256 * MIB)
+    return CONF.kubernetes
+
+
+def test_pool_deployment(opts):
+    deployment = serialize(manifests.pool_deployment("rt-1", "python:3", CONF))
+    validate("deployments", deployment)
+    spec = deployment["spec"]
+    assert spec["replicas"] == 4
+    assert spec["selector"] == {
+        "matchLabels": {"qinling-lite/runtime": "rt-1"},
+        "matchExpressions": [{"key": "qinling-lite/function", "operator": "DoesNotExist"}],
+    }
+    pod = spec["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    (container,) = pod["containers"]
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+    }
+    # Container-level resources: the largest function, plus the server's own memory.
+    memory = str(256 * MIB + manifests.SERVER_MEMORY)
+    assert container["resources"] == {
+        "requests": {"cpu": "500m", "memory": memory},
+        "limits": {"cpu": "500m", "memory": memory},
+    }
+    assert container["ports"] == [{"name": "http", "containerPort": 8080}]
+    # The args are the runtime server's own command line.
+    args = server._parse_args(container["args"])
+    assert (args.host, args.port, args.workdir) == ("0.0.0.0", 8080, manifests.WORK_DIR)
+
+
+def test_namespace_is_restricted():
+    namespace = serialize(manifests.namespace("qinling-lite"))
+    validate("namespaces", namespace)
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_network_policy_denies_everything_by_default(opts):
+    policy = serialize(manifests.network_policy(opts))
+    validate("networkpolicies", policy)
+    assert policy["spec"]["podSelector"] == {
+        "matchExpressions": [{"key": "qinling-lite/runtime", "operator": "Exists"}]
+    }
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["spec"]["ingress"] == [] and policy["spec"]["egress"] == []
+
+
+def test_network_policy_allows_engines_cidrs_and_dns(opts, override):
+    override(
+        "kubernetes",
+        engine_pod_labels={"app": "qinling-lite-engine"},
+        engine_namespace_labels={"kubernetes.io/metadata.name": "openstack"},
+        engine_cidrs=["192.0.2.0/24"],
+        egress_cidrs=["198.51.100.0/24", "203.0.113.7/32"],
+        allow_dns=True,
+    )
+    policy = serialize(manifests.network_policy(opts))
+    validate("networkpolicies", policy)
+    (ingress,) = policy["spec"]["ingress"]
+    assert ingress["ports"] == [{"protocol": "TCP", "port": 8080}]
+    assert ingress["from"] == [
+        {"ipBlock": {"cidr": "192.0.2.0/24"}},
+        {
+            "podSelector": {"matchLabels": {"app": "qinling-lite-engine"}},
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "openstack"}},
+        },
+    ]
+    cidrs, dns = policy["spec"]["egress"]
+    assert [peer["ipBlock"]["cidr"] for peer in cidrs["to"]] == [
+        "198.51.100.0/24",
+        "203.0.113.7/32",
+    ]
+    assert {port["protocol"] for port in dns["ports"]} == {"UDP", "TCP"}
+
+
+def test_rbac_manifests_are_valid():
+    documents = list(yaml.safe_load_all((ROOT / "etc/kubernetes/engine-rbac.yaml").read_text()))
+    assert {d["kind"] for d in documents} == {"Namespace", "ServiceAccount", "Role", "RoleBinding"}
+    for document in documents:
+        validate(document["kind"], document)
+
+
+def test_runtime_image_runs_the_runtime_server_of_the_repository():
+    dockerfile = (ROOT / "runtimes/python/Dockerfile").read_text()
+    source = pathlib.Path(server.__file__).relative_to(ROOT)
+    assert re.search(rf"^COPY {source} /opt/qinling-lite/server.py$", dockerfile, re.M)
+    assert re.search(r"^USER 10001:10001$", dockerfile, re.M)
+    assert re.search(r"^EXPOSE 9090$", dockerfile, re.M)
