@@ -228,7 +228,7 @@ def create_function_version(function_id, project_id, description, max_versions, 
         function = session.scalars(
             _scoped(sa.select(models.Function), models.Function, project_id)
             .where(models.Function.id == function_id)
-            .with_for_update()
+            .with_for_update(of=models.Function)  # not the joined runtime (PostgreSQL)
         ).first()
         if function is None:
             raise exceptions.NotFound("Function", id=function_id)

@@ -9,35 +9,19 @@ deleted when released, broken or idle for too long.
 
 Each engine uses only the pods it took (the runtime server runs one execution at a time),
 remembers them in memory and marks them with its name; after a restart, ``expire_idle``
-deletes the pods it can no longer use. One condition variable guards all state; API and
-HTTP calls happen outside it.
+deletes the pods it can no longer use. The bindings' condition variable guards all state.
 """
 
-import contextlib
-import threading
 import time
 
 from oslo_log import log as logging
 
 from qinling_lite import exceptions
-from qinling_lite.orchestrator import base
+from qinling_lite.orchestrator import base, bindings
 from qinling_lite.orchestrator.kubernetes import client as k8s_client
-from qinling_lite.orchestrator.kubernetes import manifests, pods, pool, worker
+from qinling_lite.orchestrator.kubernetes import manifests, pods, pool
 
 LOG = logging.getLogger(__name__)
-
-
-class _Function:
-    """The pods this engine holds for one function version with one package."""
-
-    def __init__(self, key, runtime_id, package_md5):
-        self.key = key
-        self.runtime_id = runtime_id
-        self.package_md5 = package_md5
-        self.idle = []  # most recently used last
-        self.busy = set()
-        self.pending = 0  # pods being taken and loaded for it
-        self.waiting = 0  # executions waiting for one of its pods
 
 
 class KubernetesOrchestrator(base.Orchestrator):
@@ -50,9 +34,14 @@ class KubernetesOrchestrator(base.Orchestrator):
         self._apis = k8s_client.connect(opts)
         self._pools = pool.Pools(self._apis, conf)
         self._pods = pods.Pods(self._apis.core, opts.namespace)
-        self._cond = threading.Condition()
-        self._functions = {}  # (function id, version) -> _Function
-        self._owner = {}  # bound PodWorker -> its _Function
+        self._bindings = bindings.Bindings(
+            opts,
+            prepare=self._prepare,
+            take=self._take,
+            refusal=self._refusal,
+            discard=self._discard,
+        )
+        self._cond = self._bindings.cond
         self._held = set()  # names of the pods this engine took and has not deleted
         self._namespace_ready = False
         self._stopped = False
@@ -75,10 +64,7 @@ class KubernetesOrchestrator(base.Orchestrator):
 
     def delete_pool(self, runtime_id):
         with self._cond:
-            idle = []
-            for key, function in list(self._functions.items()):
-                if function.runtime_id == runtime_id:
-                    idle += self._retire(key)
+            idle = self._bindings.retire(lambda function: function.runtime_id == runtime_id)
             self._cond.notify_all()
         self._close(idle)
         self._pools.delete(runtime_id)
@@ -91,54 +77,22 @@ class KubernetesOrchestrator(base.Orchestrator):
 
     # --- function workers ----------------------------------------------------------
 
-    @contextlib.contextmanager
     def worker(self, spec, package, wait):
-        bound = self._acquire(spec, package, wait)
-        try:
-            yield bound
-        finally:
-            self._release(bound)
+        return self._bindings.worker(spec, package, wait)
 
     def scale_up(self, spec, package, count):
         """Take up to ``count`` more pool pods for the function version, as free now."""
-        for _ in range(count):
-            stale = []
-            try:
-                with self._cond:
-                    function = self._current(spec, stale)
-                    workers = len(function.idle) + len(function.busy) + function.pending
-                    if workers >= self._opts.max_workers_per_function:
-                        return
-                    function.pending += 1
-            finally:
-                self._discard(stale)
-            try:
-                bound = self._bind_new(spec, function, package, deadline=time.monotonic())
-            except exceptions.NoWorkerAvailable:
-                return
-            self._release(bound)
+        self._bindings.scale_up(spec, package, count)
 
     def scale_down(self, function_id, version, count):
         """Delete up to ``count`` idle pods of the function version, keeping one."""
-        with self._cond:
-            function = self._functions.get((function_id, version))
-            if function is None:
-                return
-            total = len(function.idle) + len(function.busy)
-            removable = max(0, min(count, len(function.idle), total - 1))
-            removed, function.idle = function.idle[:removable], function.idle[removable:]
-            for bound in removed:
-                del self._owner[bound]
-        self._discard(removed)
+        self._bindings.scale_down(function_id, version, count)
 
     def release_function(self, function_id, version=None):
         """Delete the function version's pods, those of other engines and running ones too."""
-        with self._cond:
-            idle = []
-            for key in list(self._functions):
-                if key[0] == function_id and version in (None, key[1]):
-                    idle += self._retire(key)
-        self._close(idle)
+        self._close(
+            self._bindings.retire(lambda f: f.key[0] == function_id and version in (None, f.key[1]))
+        )
         self._pods.delete_all(pods.function_selector(function_id, version))
 
     def list_workers(self, function_id, version=0):
@@ -148,17 +102,7 @@ class KubernetesOrchestrator(base.Orchestrator):
 
     def expire_idle(self, max_idle):
         """Delete pods idle longer than ``max_idle``, and this engine's orphaned pods."""
-        expired = []
-        with self._cond:
-            oldest = time.monotonic() - max_idle
-            for key, function in list(self._functions.items()):
-                expired += [w for w in function.idle if w.last_used < oldest]
-                function.idle = [w for w in function.idle if w.last_used >= oldest]
-                if not (function.idle or function.busy or function.pending):
-                    del self._functions[key]
-            for expired_worker in expired:
-                del self._owner[expired_worker]
-        self._discard(expired)
+        self._bindings.expire_idle(max_idle)
         for pod in self._pods.bound(manifests.FUNCTION_LABEL):
             annotations = pod.metadata.annotations or {}
             if annotations.get(manifests.ENGINE_ANNOTATION) != self._engine:
@@ -176,8 +120,7 @@ class KubernetesOrchestrator(base.Orchestrator):
                 return
             self._stopped = True
             held = list(self._held)
-            unused = [w for f in self._functions.values() for w in f.idle]
-            self._functions.clear()
+            unused = self._bindings.retire(lambda function: True)
             self._cond.notify_all()
         self._close(unused)
         self._delete_pods(held)
@@ -185,95 +128,26 @@ class KubernetesOrchestrator(base.Orchestrator):
 
     # --- internals -------------------------------------------------------------------
 
-    def _acquire(self, spec, package, wait):
-        """An idle pod of the function version, or a newly taken one loaded with its package."""
-        key = (spec.function_id, spec.version)
-        deadline = time.monotonic() + wait
-        stale = []
-        try:
-            with self._cond:
-                while True:
-                    function = self._current(spec, stale)
-                    if function.idle:
-                        bound = function.idle.pop()
-                        function.busy.add(bound)
-                        return bound
-                    workers = len(function.busy) + function.pending
-                    demand = len(function.busy) + function.waiting + 1
-                    if workers < self._opts.max_workers_per_function and (
-                        demand > self._opts.target_concurrency * workers
-                    ):
-                        function.pending += 1
-                        break
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise exceptions.NoWorkerAvailable(
-                            f"The {workers} pods of function {key[0]} version {key[1]} "
-                            f"stayed busy for {wait} s."
-                        )
-                    function.waiting += 1
-                    try:
-                        self._cond.wait(remaining)
-                    finally:
-                        function.waiting -= 1
-        finally:
-            self._discard(stale)
-        return self._bind_new(spec, function, package, deadline)
-
-    def _current(self, spec, stale):
-        """The function version's entry, a new one if its package changed. Lock held.
-
-        The idle workers of a replaced entry are added to ``stale``.
-        """
+    def _prepare(self, spec):
+        """Refuse when stopped. Lock held."""
         if self._stopped:
             raise exceptions.OrchestratorError("The Kubernetes orchestrator is stopped.")
-        key = (spec.function_id, spec.version)
-        function = self._functions.get(key)
-        if function is None or (function.package_md5, function.runtime_id) != (
-            spec.package_md5,
-            spec.runtime_id,
-        ):
-            if function is not None:
-                stale += self._retire(key)
-            function = self._functions[key] = _Function(key, spec.runtime_id, spec.package_md5)
-        return function
-
-    def _bind_new(self, spec, function, package, deadline):
-        """Take a pool pod and load the package into it; a slot is reserved."""
-        pod = bound = None
-        try:
-            data = package()
-            pod = self._take(spec, deadline)
-            bound = worker.PodWorker(pod.metadata.name, pods.address(pod), manifests.IDLE_TIMEOUT)
-            with self._cond:
-                self._owner[bound] = function
-            bound.load(spec, data, self._opts.load_timeout)
-        except BaseException:
-            with self._cond:
-                function.pending -= 1
-                self._owner.pop(bound, None)
-                self._cond.notify_all()
-            if bound is not None:
-                self._discard([bound])
-            elif pod is not None:
-                self._delete_pods([pod.metadata.name])
-            raise
-        with self._cond:
-            function.pending -= 1
-            usable = not self._stopped and self._functions.get(function.key) is function
-            if usable:
-                function.busy.add(bound)
-            else:
-                del self._owner[bound]
-            self._cond.notify_all()
-        if not usable:
-            self._discard([bound])
-            raise exceptions.OrchestratorError(
-                f"Function {spec.function_id} version {spec.version} was released."
-            )
-        return bound
 
     def _take(self, spec, deadline):
+        """A free pool pod taken for ``spec``."""
+        pod = self._take_pod(spec, deadline)
+        try:
+            return bindings.Worker(pod.metadata.name, pods.address(pod), manifests.IDLE_TIMEOUT)
+        except BaseException:
+            self._delete_pods([pod.metadata.name])
+            raise
+
+    def _refusal(self, spec, function):
+        if not self._bindings.is_current(function):
+            return f"Function {spec.function_id} version {spec.version} was released."
+        return None
+
+    def _take_pod(self, spec, deadline):
         """Relabel a free pool pod for ``spec``, polling until ``deadline`` for one."""
         while True:
             for pod in self._pods.free(spec.runtime_id):
@@ -296,35 +170,6 @@ class KubernetesOrchestrator(base.Orchestrator):
                     f"Runtime {spec.runtime_id} has no free pod (is its pool created?)."
                 )
             time.sleep(min(self._opts.poll_interval, remaining))
-
-    def _release(self, bound):
-        with self._cond:
-            function = self._owner[bound]
-            function.busy.discard(bound)
-            keep = (
-                bound.healthy
-                and not self._stopped
-                and self._functions.get(function.key) is function
-            )
-            if keep:
-                bound.last_used = time.monotonic()
-                function.idle.append(bound)
-            else:
-                del self._owner[bound]
-            self._cond.notify_all()
-        if not keep:
-            self._discard([bound])
-
-    def _retire(self, key):
-        """Forget a function version; return its idle workers. Lock held.
-
-        Its busy workers are discarded when released.
-        """
-        function = self._functions.pop(key)
-        idle, function.idle = function.idle, []
-        for retired in idle:
-            del self._owner[retired]
-        return idle
 
     def _discard(self, workers):
         """Close the workers and delete their pods (stop deleted them all already)."""

@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from qinling_lite import exceptions
-from qinling_lite.orchestrator import worker_client
+from qinling_lite.orchestrator import bindings
 from qinling_lite.orchestrator.local import sandbox
 
 READY_POLL = 0.005
@@ -17,17 +17,14 @@ KILL_ROUNDS = 10
 LOG_TAIL = 1000
 
 
-class LocalWorker:
-    """A runtime server process; ``healthy`` turns False when a request to it breaks."""
+class LocalWorker(bindings.Worker):
+    """A runtime server process in its private directory."""
 
     def __init__(self, directory, process, idle_timeout):
-        self.name = os.path.basename(directory)
+        self._socket = os.path.join(directory, sandbox.SOCKET_NAME)
+        super().__init__(os.path.basename(directory), self._socket, idle_timeout)
         self.directory = directory
         self.process = process
-        self.healthy = True
-        self.last_used = time.monotonic()
-        self._socket = os.path.join(directory, sandbox.SOCKET_NAME)
-        self._client = worker_client.WorkerClient(self._socket, idle_timeout)
 
     def alive(self):
         return self.process.poll() is None
@@ -51,21 +48,6 @@ class LocalWorker:
                 )
             time.sleep(READY_POLL)
 
-    def load(self, spec, package, timeout):
-        """Load the function package; the answer's ``error`` is its import error, if any."""
-        try:
-            return self._client.load(spec, package, timeout)
-        except BaseException:
-            self.healthy = False
-            raise
-
-    def execute(self, payload, timeout):
-        try:
-            return self._client.execute(payload, timeout)
-        except BaseException:
-            self.healthy = False
-            raise
-
     def kill(self):
         """Kill the server and its executions, reap it and remove its directory.
 
@@ -87,10 +69,6 @@ class LocalWorker:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(KILL_WAIT)
         shutil.rmtree(self.directory, ignore_errors=True)
-
-    def close(self):
-        """Close the connection; only when no other thread uses the worker."""
-        self._client.close()
 
     def _log_tail(self):
         try:

@@ -79,6 +79,20 @@ class Package:
         return self.data
 
 
+def hello():
+    return Package({"hello_world.py": HELLO_WORLD})
+
+
+def sleeper():
+    return Package({"sleeper.py": SLEEPER})
+
+
+def run(orch, function_spec, package, wait=5, **inputs):
+    """One execution; return (worker name, answer)."""
+    with orch.worker(function_spec, package, wait) as worker:
+        return worker.name, worker.execute(payload(**inputs), timeout=10)
+
+
 def wait_for(predicate, timeout=10, interval=0.01):
     """Poll until ``predicate()`` is truthy; return its last value."""
     deadline = time.monotonic() + timeout

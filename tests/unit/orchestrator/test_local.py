@@ -9,30 +9,17 @@ import pytest
 from qinling_lite import exceptions
 from qinling_lite.orchestrator.local import orchestrator as local
 from tests.unit.orchestrator.conftest import (
-    HELLO_WORLD,
-    SLEEPER,
     Package,
     descendants,
+    hello,
     payload,
     processes_using,
+    run,
+    sleeper,
     spec,
     wait_for,
     worker_pids,
 )
-
-
-def hello():
-    return Package({"hello_world.py": HELLO_WORLD})
-
-
-def sleeper():
-    return Package({"sleeper.py": SLEEPER})
-
-
-def run(orch, function_spec, package, wait=5, **inputs):
-    """One execution; return (worker name, answer)."""
-    with orch.worker(function_spec, package, wait) as worker:
-        return worker.name, worker.execute(payload(**inputs), timeout=10)
 
 
 def test_load_gives_the_local_orchestrator(make_orchestrator):

@@ -8,29 +8,15 @@ from qinling_lite import exceptions
 from qinling_lite.orchestrator.kubernetes import manifests
 from qinling_lite.orchestrator.kubernetes import orchestrator as k8s
 from tests.unit.orchestrator.conftest import (
-    HELLO_WORLD,
-    SLEEPER,
-    Package,
+    hello,
     payload,
+    run,
+    sleeper,
     spec,
     wait_for,
 )
 
 DEPLOYMENT = ("qinling-lite", "runtime-rt")
-
-
-def hello():
-    return Package({"hello_world.py": HELLO_WORLD})
-
-
-def sleeper():
-    return Package({"sleeper.py": SLEEPER})
-
-
-def run(orch, function_spec, package, wait=5, **inputs):
-    """One execution; return (worker name, answer)."""
-    with orch.worker(function_spec, package, wait) as worker:
-        return worker.name, worker.execute(payload(**inputs), timeout=10)
 
 
 def labels(cluster, name):
@@ -140,7 +126,7 @@ def test_busy_function_scales_up_to_the_cap_then_waits(orch, override):
     inside, leave = threading.Barrier(4), threading.Event()
 
     def busy():
-        with orch.worker(function, package, wait=5) as worker:
+        with orch.worker(function, package, wait=30) as worker:
             inside.wait()
             leave.wait(10)
             worker.execute(payload(), timeout=5)

@@ -1,0 +1,151 @@
+"""The shared bookkeeping of bound workers, with fake workers (no processes, no HTTP)."""
+
+import itertools
+import threading
+
+import pytest
+
+from qinling_lite import exceptions
+from qinling_lite.orchestrator import bindings
+from tests.unit.orchestrator.conftest import spec
+
+
+class FakeWorker:
+    def __init__(self, name):
+        self.name = name
+        self.healthy = True
+        self.is_alive = True
+        self.last_used = 0.0
+        self.loaded = None
+
+    def alive(self):
+        return self.is_alive
+
+    def load(self, function_spec, data, timeout):
+        self.loaded = (function_spec.package_md5, data)
+
+
+class Host:
+    """The orchestrator's side: counts what it hands out and what comes back."""
+
+    def __init__(self, cap=2, target_concurrency=0):
+        self.names = (f"w{n}" for n in itertools.count())
+        self.taken, self.discarded = [], []
+        self.refuse = None
+        self.bindings = bindings.Bindings(
+            bindings.Limits(cap, load_timeout=1, target_concurrency=target_concurrency),
+            prepare=lambda function_spec: None,
+            take=self.take,
+            refusal=lambda function_spec, function: self.refuse,
+            discard=self.discarded.extend,
+        )
+
+    def take(self, function_spec, deadline):
+        worker = FakeWorker(next(self.names))
+        self.taken.append(worker)
+        return worker
+
+
+def package():
+    return b"zip"
+
+
+def test_idle_worker_is_reused_most_recent_first():
+    host = Host()
+    first = host.bindings.acquire(spec(), package, 1)
+    second = host.bindings.acquire(spec(), package, 1)
+    host.bindings.release(first)
+    host.bindings.release(second)
+    assert host.bindings.acquire(spec(), package, 1) is second
+    assert second.loaded == ("md5-1", b"zip")
+    assert len(host.taken) == 2
+
+
+def test_cap_makes_callers_wait_then_fail():
+    host = Host(cap=1)
+    busy = host.bindings.acquire(spec(), package, 1)
+    with pytest.raises(exceptions.NoWorkerAvailable, match="stayed busy for 0.05 s"):
+        host.bindings.acquire(spec(), package, 0.05)
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(host.bindings.acquire(spec(), package, 5)))
+    waiter.start()
+    host.bindings.release(busy)
+    waiter.join()
+    assert got == [busy]
+
+
+def test_target_concurrency_waits_for_a_busy_worker_first():
+    host = Host(cap=3, target_concurrency=2)
+    host.bindings.acquire(spec(), package, 1)
+    with pytest.raises(exceptions.NoWorkerAvailable, match="The 1 workers"):
+        host.bindings.acquire(spec(), package, 0.05)
+    assert len(host.taken) == 1
+
+
+def test_broken_or_dead_workers_are_discarded():
+    host = Host()
+    broken = host.bindings.acquire(spec(), package, 1)
+    broken.healthy = False
+    host.bindings.release(broken)
+    dead = host.bindings.acquire(spec(), package, 1)
+    host.bindings.release(dead)
+    dead.is_alive = False
+    fresh = host.bindings.acquire(spec(), package, 1)
+    assert host.discarded == [broken, dead]
+    assert fresh not in (broken, dead)
+
+
+def test_new_package_retires_the_old_workers():
+    host = Host()
+    idle = host.bindings.acquire(spec(), package, 1)
+    busy = host.bindings.acquire(spec(), package, 1)
+    host.bindings.release(idle)
+    new = host.bindings.acquire(spec(md5="md5-2"), package, 1)
+    assert host.discarded == [idle]
+    host.bindings.release(busy)
+    assert host.discarded == [idle, busy]
+    assert host.bindings.names("f1", 0) == [new.name]
+
+
+def test_refused_worker_is_discarded_and_its_slot_freed():
+    host = Host(cap=1)
+    host.refuse = "Runtime rt was deleted."
+    with pytest.raises(exceptions.OrchestratorError, match="was deleted"):
+        host.bindings.acquire(spec(), package, 1)
+    assert host.discarded == host.taken
+    host.refuse = None
+    assert host.bindings.acquire(spec(), package, 0)
+
+
+def test_failed_load_frees_the_slot():
+    host = Host(cap=1)
+
+    def broken():
+        raise exceptions.StorageError("gone")
+
+    with pytest.raises(exceptions.StorageError):
+        host.bindings.acquire(spec(), broken, 1)
+    assert host.taken == []
+    assert host.bindings.acquire(spec(), package, 0)
+
+
+def test_scale_up_down_and_expire():
+    host = Host(cap=3)
+    host.bindings.scale_up(spec(), package, 5)
+    assert len(host.bindings.names("f1", 0)) == 3
+    host.bindings.scale_down("f1", 0, 5)
+    assert len(host.bindings.names("f1", 0)) == 1
+    host.bindings.expire_idle(0)
+    assert host.bindings.names("f1", 0) == []
+    assert host.discarded == host.taken
+
+
+def test_retire_and_bound_select_by_function():
+    host = Host()
+    kept = host.bindings.acquire(spec(), package, 1)
+    other = host.bindings.acquire(spec(function_id="f2"), package, 1)
+    host.bindings.release(other)
+    assert host.bindings.retire(lambda function: function.key[0] == "f2") == [other]
+    assert host.bindings.bound(lambda function: True) == [kept]
+    host.bindings.release(kept)
+    assert host.bindings.names("f1", 0) == [kept.name]
