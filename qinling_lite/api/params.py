@@ -19,13 +19,14 @@ def boolean(value, name):
         raise exceptions.InputError(f"Invalid boolean for {name}: {value!r}.") from e
 
 
-def version_number(value):
-    """A function version number from a path: an integer from 1."""
+def version_number(value, minimum=1):
+    """A function version number from a path or query: an integer from ``minimum``
+    (0 names the function itself, where admin calls accept it)."""
     try:
         number = int(value)
     except (TypeError, ValueError):
-        number = 0
-    if number < 1:
+        number = -1
+    if number < minimum:
         raise exceptions.InputError(f"Invalid version number: {value!r}.")
     return number
 

@@ -31,7 +31,12 @@ class EngineManager:
         self.start_pool(runtime)
 
     def start_pool(self, runtime):
-        """Create the runtime's worker pool and record whether it is available."""
+        """Create the runtime's worker pool and record whether it is available; a sweep
+        asking again while the pool is being built does nothing."""
+        with self._lock:
+            if runtime.id in self._starting:
+                return
+            self._starting.add(runtime.id)
         try:
             self._orchestrator.create_pool(runtime.id, runtime.image)
         except Exception as e:  # e.g. the orchestrator's backend is unreachable
@@ -39,6 +44,9 @@ class EngineManager:
             db_api.update_runtime_status(runtime.id, status.ERROR, str(e) or type(e).__name__)
         else:
             db_api.update_runtime_status(runtime.id, status.AVAILABLE)
+        finally:
+            with self._lock:
+                self._starting.discard(runtime.id)
 
     def update_runtime(self, ctxt, runtime_id, image):
         """Roll the runtime's workers to ``image``; on failure keep the old image."""

@@ -40,23 +40,28 @@ class EngineService:
         self.jobs = jobs.JobScheduler(
             self._dispatch, conf.engine.job_catch_up, conf.engine.job_missed_after
         )
-        self._periodic = [
+        # Work that takes new executions on, stopped first on shutdown ...
+        self._taking = [
             periodic.PeriodicTask(conf.engine.job_check_interval, self.jobs.fire_due),
+            periodic.PeriodicTask(conf.engine.pending_sweep_interval, self._take_over_stale),
+        ]
+        # ... and upkeep, which goes on until the executions in flight are done.
+        self._upkeep = [
             periodic.PeriodicTask(IDLE_CHECK_INTERVAL, self._expire_idle_workers),
             periodic.PeriodicTask(conf.engine.lease_time / 3, self.runner.renew_leases),
-            periodic.PeriodicTask(conf.engine.pending_sweep_interval, self._take_over_stale),
         ]
 
     def start(self):
         """Bring the pools of usable runtimes back, then start the periodic work."""
         for runtime in db_api.list_runtimes_with_status([status.AVAILABLE, status.CREATING]):
             self.executor.submit(self.manager.start_pool, runtime)
-        for task in self._periodic:
+        for task in self._taking + self._upkeep:
             task.start()
 
     def stop_taking_work(self):
-        """Stop the periodic work that takes executions over (shutdown, step 1)."""
-        for task in self._periodic:
+        """Stop the periodic work that takes executions on (shutdown, step 1); leases of
+        the executions in flight are still renewed."""
+        for task in self._taking:
             task.stop()
 
     def drain(self, timeout):
@@ -71,7 +76,8 @@ class EngineService:
         return not self.runner.running()
 
     def stop(self):
-        self.stop_taking_work()
+        for task in self._taking + self._upkeep:
+            task.stop()
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.orchestrator.stop()
 

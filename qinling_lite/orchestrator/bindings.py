@@ -62,12 +62,13 @@ class Limits:
 
 
 class Function:
-    """The workers bound to one function version with one package."""
+    """The workers bound to one function version with one package and entry."""
 
-    def __init__(self, key, runtime_id, package_md5):
+    def __init__(self, key, runtime_id, package_md5, entry):
         self.key = key  # (function id, version)
         self.runtime_id = runtime_id
         self.package_md5 = package_md5
+        self.entry = entry
         self.idle = []  # most recently used last
         self.busy = set()
         self.pending = 0  # workers being taken and loaded for it
@@ -236,20 +237,21 @@ class Bindings:
         return self._functions.get(function.key) is function
 
     def _current(self, spec, stale):
-        """The function version's entry, a new one if its package changed. Lock held.
+        """The function version's record, a new one if its package, entry or runtime
+        changed. Lock held.
 
         The idle workers of a replaced entry are added to ``stale``.
         """
         self._prepare(spec)
         key = (spec.function_id, spec.version)
         function = self._functions.get(key)
-        if function is None or (function.package_md5, function.runtime_id) != (
-            spec.package_md5,
-            spec.runtime_id,
+        loaded = (spec.runtime_id, spec.package_md5, spec.entry)
+        if function is None or (function.runtime_id, function.package_md5, function.entry) != (
+            loaded
         ):
             if function is not None:
                 stale += self._retire(key)
-            function = self._functions[key] = Function(key, spec.runtime_id, spec.package_md5)
+            function = self._functions[key] = Function(key, *loaded)
         return function
 
     def _bind_new(self, spec, function, package, deadline):

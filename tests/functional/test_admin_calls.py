@@ -66,3 +66,15 @@ def test_runtime_image_update_rolls_the_pool(client):
     assert current["image"] == "python3-next"
     pool = client.get(f"/v1/runtimes/{runtime['id']}/pool").json()
     assert pool["capacity"]["available"] >= 1
+
+
+def test_version_zero_is_the_function_itself(client, runtime):
+    fid = client.create_function(runtime["id"])["id"]
+    client.run(fid)
+    assert len(workers(client, fid, 0)) == 1
+    assert client.post(f"/v1/functions/{fid}/versions/0/detach").status_code == 202
+    assert wait_for(lambda: workers(client, fid, 0) == [], timeout=10)
+    assert (
+        client.get(f"/v1/functions/{fid}/workers", params={"function_version": "x"}).status_code
+        == 400
+    )

@@ -149,3 +149,13 @@ def test_retire_and_bound_select_by_function():
     assert host.bindings.bound(lambda function: True) == [kept]
     host.bindings.release(kept)
     assert host.bindings.names("f1", 0) == [kept.name]
+
+
+def test_new_entry_retires_the_old_workers():
+    """An entry change (a function update) must not leave workers importing the old one."""
+    host = Host()
+    old = host.bindings.acquire(spec(entry="a.main"), package, 1)
+    host.bindings.release(old)
+    new = host.bindings.acquire(spec(entry="b.main"), package, 1)
+    assert new is not old
+    assert host.discarded == [old]

@@ -12,6 +12,8 @@ from qinling_lite.db import api as db_api
 
 LOG = logging.getLogger(__name__)
 
+RUNNABLE = (status.AVAILABLE, status.UPGRADING)
+
 
 def resolve_target(ctx, fields):
     """The function version that ``function_alias`` or ``function_id`` and
@@ -36,7 +38,8 @@ def start(ctx, engine, target, version, values, sync, timeout_margin):
     hears of it; if the engine cannot be reached the row stays pending and is picked
     up later. A sync start waits for the outcome and returns the final row.
     """
-    if target.runtime_id is not None and target.runtime_status != status.AVAILABLE:
+    # During an image update the old workers still serve (Qinling answered 409).
+    if target.runtime_id is not None and target.runtime_status not in RUNNABLE:
         raise exceptions.RuntimeNotAvailable(target.runtime_id)
     execution = db_api.create_execution(
         {

@@ -14,15 +14,19 @@ class FunctionVersionsController(rest.RestController):
 
     @errors.wsexpose(None, types.UUID, wtypes.text, status_code=202)
     def detach(self, function_id, number):
-        function_workers.detach(function_id, params.version_number(number))
+        function_workers.detach(function_id, params.version_number(number, minimum=0))
 
     @errors.wsexpose(None, types.UUID, wtypes.text, body=types.ScaleInfo, status_code=202)
     def scale_up(self, function_id, number, scale):
-        function_workers.scale_up(function_id, params.version_number(number), scale.count)
+        function_workers.scale_up(
+            function_id, params.version_number(number, minimum=0), scale.count
+        )
 
     @errors.wsexpose(None, types.UUID, wtypes.text, body=types.ScaleInfo, status_code=202)
     def scale_down(self, function_id, number, scale):
-        function_workers.scale_down(function_id, params.version_number(number), scale.count)
+        function_workers.scale_down(
+            function_id, params.version_number(number, minimum=0), scale.count
+        )
 
     @errors.wsexpose(types.FunctionVersion, types.UUID, body=types.FunctionVersion, status_code=201)
     def post(self, function_id, body):

@@ -36,7 +36,7 @@ class WorkersController(rest.RestController):
 
     @errors.wsexpose(types.Workers, types.UUID, wtypes.text)
     def get_all(self, function_id, function_version=None):
-        version = params.version_number(function_version) if function_version else 0
+        version = params.version_number(function_version or 0, minimum=0)
         ctx = _target(function_id, version)
         names = pecan.request.engine.get_function_workers(ctx, function_id, version)
         return types.Workers(
