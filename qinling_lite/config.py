@@ -78,13 +78,16 @@ engine_opts = [
         "execution_threads",
         default=32,
         min=1,
-        help="Executions one engine runs at the same time.",
+        help="Threads for the executions an engine starts itself: all of them in "
+        "qinling-lite-serve, those of sweeps and jobs in qinling-lite-engine (executions "
+        "arriving over RPC run on oslo.messaging's executor_thread_pool_size threads).",
     ),
     cfg.IntOpt(
         "worker_wait",
         default=30,
         min=1,
-        help="Seconds an execution waits for a free worker before it ends in error.",
+        help="Seconds an execution waits for a free worker before it goes back to pending "
+        "for a later attempt (in error after 5 attempts).",
     ),
     cfg.IntOpt(
         "lease_time",

@@ -608,17 +608,25 @@ def claim_execution(id, engine_id, lease):
             .select_from(_E.outerjoin(_F, _F.c.id == _E.c.function_id).outerjoin(_V, version_join))
             .where(_E.c.id == id)
         ).one()
-        if execution.attempts == 1:
-            if execution.function_version == 0:
-                counted = sa.update(_F).where(_F.c.id == execution.function_id)
-                connection.execute(counted.values(count=_F.c.count + 1))
-            else:
-                counted = sa.update(_V).where(
-                    _V.c.function_id == execution.function_id,
-                    _V.c.version_number == execution.function_version,
-                )
-                connection.execute(counted.values(count=_V.c.count + 1))
+    if execution.attempts == 1:
+        _count(execution.function_id, execution.function_version)
     return execution
+
+
+def _count(function_id, version):
+    """Count an execution on its function or version, in a transaction of its own: the
+    counter row is shared by every execution of the function, and holding its lock for
+    a whole claim made concurrent claims queue on it."""
+    if version == 0:
+        counted = sa.update(_F).where(_F.c.id == function_id).values(count=_F.c.count + 1)
+    else:
+        counted = (
+            sa.update(_V)
+            .where(_V.c.function_id == function_id, _V.c.version_number == version)
+            .values(count=_V.c.count + 1)
+        )
+    with _write_connection() as connection:
+        connection.execute(counted)
 
 
 def renew_leases(engine_id, ids, lease):
