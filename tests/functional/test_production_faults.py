@@ -6,6 +6,7 @@ Restarting the local RabbitMQ takes ``rabbitmqctl`` with the rights to run it (r
 
 import concurrent.futures
 import contextlib
+import signal
 import subprocess
 import time
 
@@ -176,3 +177,26 @@ def test_an_invocation_while_the_broker_is_down_runs_without_help(shape, runtime
 
     assert wait_for(lambda: status().status == "success", timeout=30, interval=0.2), status()
     assert status().attempts == 1
+
+
+def test_sigterm_lets_an_engine_finish_what_it_runs(tmp_path):
+    """SIGTERM: the engine stops consuming, finishes its execution in flight, then exits."""
+    slow = "import time\n\ndef main(**kwargs):\n    time.sleep(3)\n    return 'done'\n"
+    with production.ProductionShape(tmp_path, engines=1) as shape:
+        runtime = shape.client.create_runtime()
+        function = shape.client.create_function(runtime["id"], source=slow, module="slow")
+        url = shape.create_webhook(function["id"])
+        execution_id = requests.post(url, json={}, timeout=30).json()["execution_id"]
+
+        def status():
+            return shape.client.get(f"/v1/executions/{execution_id}").json()["status"]
+
+        assert wait_for(lambda: status() == "running", timeout=30)
+        _, engine = shape.engines[0]
+        stopping = time.monotonic()
+        engine.send_signal(signal.SIGTERM)
+        engine.wait(timeout=60)
+        assert time.monotonic() - stopping < 30
+        assert status() == "success"
+        attempts = shape.query("SELECT attempts FROM executions WHERE id = :id", id=execution_id)
+        assert [row.attempts for row in attempts] == [1]
