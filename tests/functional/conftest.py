@@ -3,20 +3,18 @@
 The database is the backend named by ``QINLING_LITE_TEST_DB`` (SQLite by default).
 """
 
-import io
 import os
 import socket
 import subprocess
 import sys
 import time
-import zipfile
 
 import pytest
 import requests
 
 from tests import db_backends
+from tests.packages import HELLO_WORLD, make_zip
 
-HELLO_WORLD = "def main(name='World', **kwargs):\n    return 'Hello, %s' % name\n"
 SERVE = os.path.join(os.path.dirname(sys.executable), "qinling-lite-serve")
 
 
@@ -24,14 +22,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def make_zip(files):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
 
 
 def wait_for(predicate, timeout, interval=0.02):

@@ -4,7 +4,6 @@ The bwrap variants run when bubblewrap is installed or ``QINLING_LITE_REQUIRE_BW
 with that variable set and no bwrap, they fail.
 """
 
-import io
 import os
 import re
 import shutil
@@ -12,20 +11,19 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 
 import pytest
 
 from qinling_lite import config, orchestrator
 from qinling_lite.orchestrator import base
 from qinling_lite.orchestrator.local import sandbox as local_sandbox
+from tests.packages import HELLO_WORLD, make_zip
 
 CONF = config.CONF
 MIB = 1024 * 1024
 REQUIRE_BWRAP = os.environ.get("QINLING_LITE_REQUIRE_BWRAP") == "1"
 SANDBOXES = ["none"] + (["bwrap"] if REQUIRE_BWRAP or shutil.which("bwrap") else [])
 
-HELLO_WORLD = "def main(name='World', **kwargs):\n    return 'Hello, %s' % name\n"
 SLEEPER = """import time
 
 
@@ -33,14 +31,6 @@ def main(seconds=0, **kwargs):
     time.sleep(seconds)
     return 'slept'
 """
-
-
-def make_zip(files):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
 
 
 def spec(function_id="f1", version=0, runtime_id="rt", entry="hello_world.main", md5="md5-1"):

@@ -1,7 +1,6 @@
 """Tests of the runtime server, run as a real process and spoken to over a Unix socket."""
 
 import http.client
-import io
 import json
 import os
 import signal
@@ -10,11 +9,11 @@ import stat
 import subprocess
 import sys
 import time
-import zipfile
 
 import pytest
 
 import qinling_lite.runtime.server as server_module
+from tests.packages import make_zip
 
 SERVER = server_module.__file__
 MIB = 1024 * 1024
@@ -45,14 +44,6 @@ def call(conn, method, path, body=None):
     data = response.read()
     assert int(response.getheader("Content-Length")) == len(data)
     return response.status, json.loads(data)
-
-
-def make_zip(files):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buf.getvalue()
 
 
 def execute_body(execution_id="exec-1", timeout=5, memory_size=64 * MIB, **extra):
