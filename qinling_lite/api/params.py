@@ -3,6 +3,7 @@
 from oslo_utils import strutils, uuidutils
 
 from qinling_lite import exceptions
+from qinling_lite.api import policy
 
 
 def uuid(value, name="id"):
@@ -47,14 +48,14 @@ def bounded_int(value, name, minimum, maximum, unit):
     return number
 
 
-def list_scope(ctx, all_projects, project_id):
+def list_scope(ctx, resource, all_projects, project_id):
     """The project a list is limited to (None: every project) and the extra filters.
 
-    ``all_projects`` and ``project_id`` are for admins; others get a 403, never a 500.
+    ``all_projects`` and ``project_id`` need the ``<resource>:get_all:all_projects``
+    rule (admin by default); others get a 403, never a 500.
     """
     everything = boolean(all_projects, "all_projects")
     if not (everything or project_id):
         return ctx.project_id, {}
-    if not ctx.is_admin:
-        raise exceptions.NotAllowed()
+    policy.enforce(ctx, f"{resource}:get_all:all_projects")
     return None, ({"project_id": project_id} if project_id else {})

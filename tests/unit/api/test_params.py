@@ -2,10 +2,16 @@
 
 import pytest
 
-from qinling_lite import context, exceptions
+from qinling_lite import config, context, exceptions
 from qinling_lite.api import params
 
 UUID = "0f3b5a52-7c1c-4a4e-9b8d-3e5f2c1d9a77"
+
+
+@pytest.fixture(autouse=True)
+def conf():
+    """The policy enforcer reads the (parsed) configuration."""
+    config.CONF([], project="qinling-lite")
 
 
 def _ctx(is_admin, project_id="project-1"):
@@ -76,28 +82,37 @@ class TestBoundedInt:
 
 class TestListScope:
     def test_default_is_own_project(self):
-        assert params.list_scope(_ctx(False), None, None) == ("project-1", {})
-        assert params.list_scope(_ctx(True, "admin-project"), None, None) == ("admin-project", {})
+        assert params.list_scope(_ctx(False), "function", None, None) == ("project-1", {})
+        assert params.list_scope(_ctx(True, "admin-project"), "function", None, None) == (
+            "admin-project",
+            {},
+        )
 
     def test_all_projects_false_is_own_project(self):
-        assert params.list_scope(_ctx(False), "false", None) == ("project-1", {})
-        assert params.list_scope(_ctx(False), "0", "") == ("project-1", {})
+        assert params.list_scope(_ctx(False), "function", "false", None) == ("project-1", {})
+        assert params.list_scope(_ctx(False), "function", "0", "") == ("project-1", {})
 
     @pytest.mark.parametrize(
         ("all_projects", "project_id"), [("true", None), ("1", None), (None, "other"), ("yes", "x")]
     )
     def test_non_admin_cannot_widen_scope(self, all_projects, project_id):
         with pytest.raises(exceptions.NotAllowed) as e:
-            params.list_scope(_ctx(False), all_projects, project_id)
+            params.list_scope(_ctx(False), "function", all_projects, project_id)
         assert e.value.code == 403
 
     def test_admin_all_projects(self):
-        assert params.list_scope(_ctx(True), "true", None) == (None, {})
+        assert params.list_scope(_ctx(True), "function", "true", None) == (None, {})
 
     def test_admin_project_id_filters_on_that_project(self):
-        assert params.list_scope(_ctx(True), None, "other") == (None, {"project_id": "other"})
-        assert params.list_scope(_ctx(True), "true", "other") == (None, {"project_id": "other"})
+        assert params.list_scope(_ctx(True), "function", None, "other") == (
+            None,
+            {"project_id": "other"},
+        )
+        assert params.list_scope(_ctx(True), "function", "true", "other") == (
+            None,
+            {"project_id": "other"},
+        )
 
     def test_garbage_all_projects_is_400_even_for_non_admin(self):
         with pytest.raises(exceptions.InputError):
-            params.list_scope(_ctx(False), "maybe", None)
+            params.list_scope(_ctx(False), "function", "maybe", None)

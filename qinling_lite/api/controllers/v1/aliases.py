@@ -32,7 +32,9 @@ class AliasesController(rest.RestController):
 
     @errors.wsexpose(types.FunctionAliases, wtypes.text, wtypes.text)
     def get_all(self, all_projects=None, project_id=None):
-        project, filters = params.list_scope(pecan.request.context, all_projects, project_id)
+        project, filters = params.list_scope(
+            pecan.request.context, "function_alias", all_projects, project_id
+        )
         aliases = db_api.list_aliases(project, filters)
         return types.FunctionAliases(
             function_aliases=[types.FunctionAlias.from_db(a) for a in aliases]

@@ -112,7 +112,9 @@ class ExecutionsController(rest.RestController):
     def get_all(
         self, function_id=None, status=None, description=None, all_projects=None, project_id=None
     ):
-        project, filters = params.list_scope(pecan.request.context, all_projects, project_id)
+        project, filters = params.list_scope(
+            pecan.request.context, "execution", all_projects, project_id
+        )
         for key, value in (
             ("function_id", function_id),
             ("status", status),

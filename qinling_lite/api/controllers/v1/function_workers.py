@@ -4,30 +4,31 @@ import pecan
 from pecan import rest
 from wsme import types as wtypes
 
-from qinling_lite.api import errors, params, types
+from qinling_lite.api import errors, params, policy, types
 from qinling_lite.db import api as db_api
 
 
-def _target(function_id, version):
-    """The function (and version) in the caller's project, or 404."""
+def _target(rule, function_id, version):
+    """The caller's context, allowed ``rule``, for a function (version) of its project."""
     ctx = pecan.request.context
+    policy.enforce(ctx, rule)
     db_api.get_execution_target(function_id, ctx.project_id, version)
     return ctx
 
 
 def detach(function_id, version):
     """Release every warm worker of the function version (they restart cold)."""
-    ctx = _target(function_id, version)
+    ctx = _target("function:detach", function_id, version)
     pecan.request.engine.release_function(ctx, function_id, version)
 
 
 def scale_up(function_id, version, count):
-    ctx = _target(function_id, version)
+    ctx = _target("function:scale_up", function_id, version)
     pecan.request.engine.scale_up_function(ctx, function_id, version, count)
 
 
 def scale_down(function_id, version, count):
-    ctx = _target(function_id, version)
+    ctx = _target("function:scale_down", function_id, version)
     pecan.request.engine.scale_down_function(ctx, function_id, version, count)
 
 
@@ -37,7 +38,7 @@ class WorkersController(rest.RestController):
     @errors.wsexpose(types.Workers, types.UUID, wtypes.text)
     def get_all(self, function_id, function_version=None):
         version = params.version_number(function_version or 0, minimum=0)
-        ctx = _target(function_id, version)
+        ctx = _target("function_worker:get_all", function_id, version)
         names = pecan.request.engine.get_function_workers(ctx, function_id, version)
         return types.Workers(
             workers=[

@@ -166,7 +166,9 @@ class FunctionsController(rest.RestController):
 
     @errors.wsexpose(types.Functions, wtypes.text, wtypes.text)
     def get_all(self, all_projects=None, project_id=None):
-        project, filters = params.list_scope(pecan.request.context, all_projects, project_id)
+        project, filters = params.list_scope(
+            pecan.request.context, "function", all_projects, project_id
+        )
         functions = db_api.list_functions(project, filters)
         return types.Functions(functions=[types.Function.from_db(f) for f in functions])
 

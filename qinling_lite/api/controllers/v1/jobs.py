@@ -65,7 +65,7 @@ class JobsController(rest.RestController):
 
     @errors.wsexpose(types.Jobs, wtypes.text, wtypes.text)
     def get_all(self, all_projects=None, project_id=None):
-        project, filters = params.list_scope(pecan.request.context, all_projects, project_id)
+        project, filters = params.list_scope(pecan.request.context, "job", all_projects, project_id)
         return types.Jobs(jobs=[types.Job.from_db(j) for j in db_api.list_jobs(project, filters)])
 
     @errors.wsexpose(types.Job, types.UUID)

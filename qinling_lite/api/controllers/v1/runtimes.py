@@ -4,7 +4,7 @@ import pecan
 from pecan import rest
 
 from qinling_lite import exceptions, status
-from qinling_lite.api import errors, types
+from qinling_lite.api import errors, policy, types
 from qinling_lite.db import api as db_api
 
 
@@ -12,6 +12,7 @@ class RuntimePoolController(rest.RestController):
     @errors.wsexpose(types.RuntimePool, types.UUID)
     def get_all(self, runtime_id):
         request = pecan.request
+        policy.enforce(request.context, "runtime_pool:get_all")
         db_api.get_runtime(runtime_id, request.context.project_id)
         capacity = request.engine.get_runtime_pool(request.context, runtime_id)
         return types.RuntimePool(name=runtime_id, capacity=capacity)
@@ -22,6 +23,7 @@ class RuntimesController(rest.RestController):
 
     @errors.wsexpose(types.Runtime, body=types.Runtime, status_code=201)
     def post(self, runtime):
+        policy.enforce(pecan.request.context, "runtime:create")
         values = runtime.to_values()
         if not values.get("image"):
             raise exceptions.InputError("Required param is missing. Required: {'image'}")
@@ -44,6 +46,7 @@ class RuntimesController(rest.RestController):
     @errors.wsexpose(types.Runtime, types.UUID, body=types.RuntimeUpdate)
     def put(self, id, update):
         ctx = pecan.request.context
+        policy.enforce(ctx, "runtime:update")
         values = update.to_values()
         runtime = db_api.get_runtime(id, ctx.project_id)
         image = values.pop("image", runtime.image)
@@ -63,6 +66,7 @@ class RuntimesController(rest.RestController):
 
     @errors.wsexpose(None, types.UUID, status_code=204)
     def delete(self, id):
+        policy.enforce(pecan.request.context, "runtime:delete")
         db_api.get_runtime(id, pecan.request.context.project_id)
         db_api.mark_runtime_deleting(id)
         pecan.request.engine.delete_runtime(pecan.request.context, id)

@@ -70,7 +70,9 @@ class WebhooksController(rest.RestController):
 
     @errors.wsexpose(types.Webhooks, wtypes.text, wtypes.text)
     def get_all(self, all_projects=None, project_id=None):
-        project, filters = params.list_scope(pecan.request.context, all_projects, project_id)
+        project, filters = params.list_scope(
+            pecan.request.context, "webhook", all_projects, project_id
+        )
         webhooks = db_api.list_webhooks(project, filters)
         return types.Webhooks(webhooks=[_view(w) for w in webhooks])
 
