@@ -1,6 +1,9 @@
 """Request parameter checks of the v1 API."""
 
+import contextlib
+
 import pytest
+from oslo_config import cfg
 
 from qinling_lite import config, context, exceptions
 from qinling_lite.api import params
@@ -11,7 +14,10 @@ UUID = "0f3b5a52-7c1c-4a4e-9b8d-3e5f2c1d9a77"
 @pytest.fixture(autouse=True)
 def conf():
     """The policy enforcer reads the (parsed) configuration."""
-    config.CONF([], project="qinling-lite")
+    # Other tests may have registered keystonemiddleware's options, some required: the
+    # configuration is parsed all the same, only their check fails.
+    with contextlib.suppress(cfg.RequiredOptError):
+        config.CONF([], project="qinling-lite")
 
 
 def _ctx(is_admin, project_id="project-1"):
