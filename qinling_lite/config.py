@@ -1,7 +1,9 @@
 """Configuration options of qinling-lite, grouped as in the sample config."""
 
+import copy
 import os
 
+from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 from oslo_db import options as db_options
 from oslo_log import log as logging
@@ -24,6 +26,14 @@ default_opts = [
 
 api_group = cfg.OptGroup("api", title="API server options")
 api_opts = [
+    cfg.BoolOpt(
+        "auth_enable",
+        default=True,
+        help="Authenticate API calls with Keystone (keystonemiddleware, configured in "
+        "[keystone_authtoken]) and act on function owners' behalf through trusts "
+        "([trustee]). When false, every caller is an administrator of project 'default': "
+        "for a single-user local installation only (qinling-lite-serve's default).",
+    ),
     cfg.HostAddressOpt("host", default="0.0.0.0", help="Address the API listens on."),
     cfg.PortOpt("port", default=7070, help="Port the API listens on."),
     cfg.IntOpt(
@@ -207,6 +217,15 @@ local_opts = [
         ],
         help="How local workers are isolated.",
     ),
+    cfg.BoolOpt(
+        "share_host_network",
+        default=False,
+        help="Give bubblewrap-sandboxed workers the host's network, so that functions can "
+        "call OpenStack APIs through context['os_session']. Workers then reach whatever "
+        "the engine host reaches, services on its loopback included: enable it only where "
+        "those all require credentials. Off, a worker has only a loopback of its own. "
+        "Without a sandbox, workers always have the host's network.",
+    ),
     cfg.StrOpt(
         "python",
         help="Interpreter that runs the runtime server. Defaults to the base interpreter "
@@ -283,7 +302,25 @@ kubernetes_opts = [
         "image_pull_policy",
         default="IfNotPresent",
         choices=["Always", "IfNotPresent", "Never"],
-        help="Pull policy of the runtime images.",
+        help="Pull policy of the runtime images and of the images of image functions. "
+        "Always keeps a project from running another project's private image from a "
+        "node's cache.",
+    ),
+    cfg.IntOpt(
+        "image_start_timeout",
+        default=120,
+        min=1,
+        help="Seconds the pod of an image function's execution has to start its container "
+        "(scheduling and pulling the image) before the execution ends in error. The "
+        "function's timeout counts from the container's start.",
+    ),
+    cfg.IntOpt(
+        "image_function_uid",
+        default=65534,
+        min=1,
+        help="User and group id the containers of image functions run as, whatever the "
+        "USER of their image: the workers' namespace enforces the restricted Pod Security "
+        "Standard, which forbids root.",
     ),
     cfg.BoolOpt(
         "network_policy",
@@ -333,6 +370,34 @@ _GROUPS = [
 for _group, _opts in _GROUPS:
     CONF.register_opts(_opts, group=_group)
 
+TRUSTEE_GROUP = "trustee"
+# The trustee logs in with a password, always scoped to a trust: no project options.
+_TRUSTEE_LOGIN = (
+    "auth_url",
+    "user_id",
+    "username",
+    "user_domain_id",
+    "user_domain_name",
+    "password",
+)
+
+
+def _trustee_opts():
+    """The service user that function owners' trusts delegate to, and its TLS settings.
+
+    Trusts are used when ``username`` or ``user_id`` is set (and ``[api] auth_enable``).
+    """
+    login = [
+        copy.copy(opt) for opt in ks_loading.get_auth_plugin_conf_options("password")
+        if opt.dest in _TRUSTEE_LOGIN
+    ]  # fmt: skip
+    for opt in login:
+        opt.required = False  # trusts are optional
+    return login + ks_loading.get_session_conf_options()
+
+
+CONF.register_opts(_trustee_opts(), group=TRUSTEE_GROUP)
+
 logging.register_options(CONF)
 CONF.register_opts(db_options.database_opts, group="database")
 
@@ -359,6 +424,7 @@ def list_opts():
     return [
         ("DEFAULT", default_opts),
         *[(group.name, opts) for group, opts in _GROUPS if group is not None],
+        (TRUSTEE_GROUP, _trustee_opts()),
     ]
 
 

@@ -43,6 +43,11 @@ class NotFound(QinlingLiteError):
             super().__init__(f"{resource} not found [{keys}]")
 
 
+class MethodNotAllowed(QinlingLiteError):
+    code = 405
+    message = "Method not allowed."
+
+
 class Conflict(QinlingLiteError):
     code = 409
     message = "Conflict."
@@ -59,6 +64,22 @@ class PayloadTooLarge(QinlingLiteError):
 
     def __init__(self, limit):
         super().__init__(f"Request body larger than the limit of {limit} bytes.")
+
+
+class TooManyRequests(QinlingLiteError):
+    code = 429
+    message = "Too many requests."
+
+    def __init__(self, message=None, retry_after=None):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)} if retry_after else {}
+
+
+class IdentityUnavailable(QinlingLiteError):
+    """Keystone could not be reached or failed."""
+
+    code = 503
+    message = "The identity service is unavailable."
 
 
 class StorageError(QinlingLiteError):

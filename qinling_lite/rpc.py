@@ -104,8 +104,10 @@ class EngineClient:
 
 
 class _ContextSerializer(messaging.NoOpSerializer):
+    """Contexts over the bus, without the caller's token: engines act through trusts."""
+
     def serialize_context(self, ctxt):
-        return ctxt.to_dict()
+        return {**ctxt.to_dict(), "auth_token": None}
 
     def deserialize_context(self, ctxt):
         return qcontext.RequestContext.from_dict(ctxt)

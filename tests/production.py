@@ -169,7 +169,7 @@ class ProductionShape:
                 "state_path": self.root / "state",
             },
             "database": {"connection": self.database},
-            "api": {"host": "127.0.0.1", "port": self.port, "api_workers": 2},
+            "api": {"host": "127.0.0.1", "port": self.port, "api_workers": 2, "auth_enable": False},
             "engine": {
                 "topic": self.name,
                 "lease_time": 6,

@@ -2,7 +2,7 @@
 
 import pecan
 
-from qinling_lite.api import errors, hooks, pecan_argspec
+from qinling_lite.api import auth, errors, hooks, pecan_argspec
 from qinling_lite.api.controllers import root
 
 
@@ -13,11 +13,11 @@ def setup_app(conf, engine_client, storage):
         root.RootController(),
         hooks=[
             hooks.RequestBodyHook(conf),
-            hooks.ContextHook(),
+            hooks.ContextHook(conf.api.auth_enable),
             hooks.ServicesHook(engine_client, storage, conf),
             hooks.ErrorHook(),
         ],
         force_canonical=False,
         guess_content_type_from_ext=False,
     )
-    return errors.JsonErrorMiddleware(app)
+    return errors.JsonErrorMiddleware(auth.wrap(app, conf))

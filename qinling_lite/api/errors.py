@@ -9,6 +9,8 @@ from oslo_log import log as logging
 LOG = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "Internal server error."
+# Headers of an error answer that still matter once its body is replaced.
+KEPT_HEADERS = ("allow", "retry-after", "www-authenticate")
 
 
 def body(code, faultstring):
@@ -58,7 +60,7 @@ class JsonErrorMiddleware:
         if hasattr(chunks, "close"):
             chunks.close()
         reason = captured["status"].split(" ", 1)[1] if " " in captured["status"] else ""
-        kept = [(k, v) for k, v in captured["headers"] if k.lower() == "allow"]
+        kept = [(k, v) for k, v in captured["headers"] if k.lower() in KEPT_HEADERS]
         payload = json.dumps(body(code, reason + "." if reason else INTERNAL_ERROR)).encode()
         start_response(
             captured["status"],

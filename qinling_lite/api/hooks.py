@@ -5,30 +5,49 @@ import webob
 from oslo_log import log as logging
 
 from qinling_lite import context, exceptions
-from qinling_lite.api import errors
+from qinling_lite.api import auth, errors, policy
+from qinling_lite.identity import trustee
 
 LOG = logging.getLogger(__name__)
 
 
 class ContextHook(pecan.hooks.PecanHook):
-    """Every caller acts as the service's default project until Keystone is enabled."""
+    """The caller's context, from the identity keystonemiddleware validated.
+
+    Without authentication (``[api] auth_enable = false``) every caller is an admin of
+    project ``default``; with it, an unauthenticated caller of a public route has no
+    project, and admin status comes from the roles (``context_is_admin``).
+    """
+
+    def __init__(self, auth_enable):
+        self._auth_enable = auth_enable
 
     def before(self, state):
-        state.request.context = context.RequestContext.anonymous_admin()
+        request = state.request
+        if not self._auth_enable:
+            ctx = context.RequestContext.anonymous_admin()
+        elif auth.authenticated(request.environ):
+            ctx = context.RequestContext.from_environ(request.environ)
+            ctx.is_admin = policy.is_admin(ctx)
+        else:
+            ctx = context.RequestContext.anonymous()
+        request.context = ctx
 
 
 class ServicesHook(pecan.hooks.PecanHook):
-    """Hands controllers the engine client and package storage of this API process."""
+    """Hands controllers the engine client, package storage and trustee of this process."""
 
     def __init__(self, engine_client, storage, conf):
         self._engine_client = engine_client
         self._storage = storage
         self._conf = conf
+        self._trustee = trustee.Trustee(conf)
 
     def before(self, state):
         state.request.engine = self._engine_client
         state.request.storage = self._storage
         state.request.conf = self._conf
+        state.request.trustee = self._trustee
 
 
 class RequestBodyHook(pecan.hooks.PecanHook):
@@ -77,7 +96,7 @@ class ErrorHook(pecan.hooks.PecanHook):
 
     def on_error(self, state, e):
         if isinstance(e, exceptions.QinlingLiteError):
-            return errors.response(e.code, e.message)
+            return errors.response(e.code, e.message, getattr(e, "headers", None))
         if isinstance(e, webob.exc.HTTPException):
             return None
         LOG.exception("Unexpected error on %s %s", state.request.method, state.request.path)

@@ -51,9 +51,10 @@ def bounded_int(value, name, minimum, maximum, unit):
 def list_scope(ctx, resource, all_projects, project_id):
     """The project a list is limited to (None: every project) and the extra filters.
 
-    ``all_projects`` and ``project_id`` need the ``<resource>:get_all:all_projects``
-    rule (admin by default); others get a 403, never a 500.
+    The caller needs ``<resource>:get_all``; ``all_projects`` and ``project_id`` need
+    ``<resource>:get_all:all_projects`` (admin by default); others get a 403, never a 500.
     """
+    policy.enforce(ctx, f"{resource}:get_all")
     everything = boolean(all_projects, "all_projects")
     if not (everything or project_id):
         return ctx.project_id, {}

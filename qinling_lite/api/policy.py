@@ -16,9 +16,30 @@ def _get_enforcer():
     return _enforcer
 
 
+def _allowed(ctx, rule, target):
+    credentials = {**ctx.to_policy_values(), "is_admin": ctx.is_admin}
+    return _get_enforcer().enforce(rule, target, credentials)
+
+
+def is_admin(ctx):
+    """Whether the caller's roles make it an administrator (``context_is_admin``)."""
+    return _allowed(ctx, "context_is_admin", {})
+
+
 def enforce(ctx, rule, target=None):
     """NotAllowed (403) unless ``ctx`` may do ``rule`` on ``target`` (default: its project)."""
-    credentials = {**ctx.to_policy_values(), "is_admin": ctx.is_admin}
-    target = target or {"project_id": ctx.project_id}
-    if not _get_enforcer().enforce(rule, target, credentials):
+    if not _allowed(ctx, rule, target or {"project_id": ctx.project_id}):
         raise exceptions.NotAllowed()
+
+
+def authorize(ctx, rule, row):
+    """``row`` if ``ctx`` may do ``rule`` on it, judged by the row's own project; else 403.
+
+    Lookups by id are confined to the caller's project (``ctx.scope``) unless it is an
+    admin, so another project's resource is a 404 before it gets here.
+    """
+    target = {"project_id": row.project_id}
+    if hasattr(row, "is_public"):
+        target["is_public"] = row.is_public
+    enforce(ctx, rule, target)
+    return row

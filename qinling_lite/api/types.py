@@ -183,12 +183,19 @@ class Executions(wtypes.Base):
     executions = [Execution]
 
 
+WEBHOOK_AUTH_MODES = ("none", "token", "hmac")
+
+
 class Webhook(Resource):
     function_id = wtypes.wsattr(UUID)
     function_version = wtypes.wsattr(int)
     function_alias = wtypes.wsattr(wtypes.StringType(max_length=255))
     description = wtypes.wsattr(wtypes.StringType(max_length=255))
     webhook_url = wtypes.wsattr(wtypes.text, readonly=True)
+    # Extensions: how invocations authenticate, and invocations allowed per minute.
+    auth = wtypes.wsattr(wtypes.Enum(str, *WEBHOOK_AUTH_MODES))
+    secret = wtypes.wsattr(wtypes.text, readonly=True)
+    rate_limit = wtypes.wsattr(wtypes.IntegerType(minimum=0))
 
 
 class Webhooks(wtypes.Base):

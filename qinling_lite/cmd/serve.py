@@ -44,6 +44,7 @@ def main(argv=None):
     data_dir = os.path.abspath(conf.data_dir)
     os.makedirs(data_dir, mode=0o700, exist_ok=True)
     conf.set_default("state_path", data_dir)
+    conf.set_default("auth_enable", False, group="api")
 
     sys.setswitchinterval(SWITCH_INTERVAL)
     db_api.setup()

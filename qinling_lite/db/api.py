@@ -13,7 +13,7 @@ from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import engines as oslo_engines
 from oslo_utils import timeutils, uuidutils
 
-from qinling_lite import exceptions, status
+from qinling_lite import exceptions, function_code, status
 from qinling_lite.db import filters as db_filters
 from qinling_lite.db import models, sqlite
 
@@ -221,8 +221,9 @@ def create_function_version(function_id, project_id, description, max_versions, 
     """Number the function's current package as its next version.
 
     ``snapshot(version_number, md5)`` copies the package; it runs inside the
-    transaction, so a failed copy records nothing. Refused when the function has
-    ``max_versions`` versions or its package has not changed since the latest one.
+    transaction, so a failed copy records nothing. Refused for a function that has no
+    package (an image function), that has ``max_versions`` versions or whose package
+    has not changed since the latest one.
     """
     with _writer() as session:
         function = session.scalars(
@@ -232,6 +233,10 @@ def create_function_version(function_id, project_id, description, max_versions, 
         ).first()
         if function is None:
             raise exceptions.NotFound("Function", id=function_id)
+        if function.code.get("source") != function_code.PACKAGE:
+            raise exceptions.NotAllowed(
+                "Function versioning only allowed for package type function."
+            )
         versions = session.scalars(
             sa.select(models.FunctionVersion)
             .where(models.FunctionVersion.function_id == function_id)
@@ -542,6 +547,7 @@ _CLAIM_COLUMNS = (
     _E.c.function_version,
     _E.c.function_id,
     _E.c.attempts,
+    _F.c.trust_id,
     *_WORKER_COLUMNS,
 )
 
@@ -721,6 +727,26 @@ def delete_webhook(id, project_id=None):
         session.delete(_one(session, models.Webhook, id, project_id, "Webhook"))
 
 
+def count_webhook_invocation(id, limit, window):
+    """Count an invocation of the webhook in ``window`` (a minute number); False, and
+    nothing counted, if the window already had ``limit``. One statement: atomic across
+    API processes."""
+    counts_here = _W.c.rate_window == window
+    statement = (
+        sa.update(_W)
+        .where(
+            _W.c.id == id, sa.or_(~counts_here, _W.c.rate_window.is_(None), _W.c.rate_count < limit)
+        )
+        # MySQL assigns left to right: the count must be computed from the old window.
+        .ordered_values(
+            (_W.c.rate_count, sa.case((counts_here, _W.c.rate_count + 1), else_=1)),
+            (_W.c.rate_window, window),
+        )
+    )
+    with _write_connection() as connection:
+        return connection.execute(statement).rowcount == 1
+
+
 def get_webhook_target(id):
     """The webhook's ``webhook_id, function_alias, function_version`` and its function's
     execution target (see ``get_execution_target``), unscoped: invoking needs no token.
@@ -730,6 +756,9 @@ def get_webhook_target(id):
         sa.select(
             *_TARGET_COLUMNS,
             _W.c.id.label("webhook_id"),
+            _W.c.auth,
+            _W.c.secret,
+            _W.c.rate_limit,
             _W.c.function_alias,
             sa.func.coalesce(_W.c.function_version, _A.c.function_version, 0).label(
                 "function_version"

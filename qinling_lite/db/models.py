@@ -153,6 +153,13 @@ class Execution(Base):
 class Webhook(Base):
     __tablename__ = "webhooks"
 
+    # How invocations authenticate: "none" (the URL is the secret), "token" or "hmac".
+    auth = orm.mapped_column(sa.String(16), nullable=False, default="none", server_default="none")
+    secret = orm.mapped_column(sa.String(64))  # HMAC key of "hmac" webhooks
+    rate_limit = orm.mapped_column(sa.Integer)  # invocations per minute; None: unlimited
+    rate_window = orm.mapped_column(sa.BigInteger)  # the minute rate_count counts in
+    rate_count = orm.mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
+
     function_id = orm.mapped_column(sa.String(36), sa.ForeignKey("functions.id"), index=True)
     function_version = orm.mapped_column(sa.Integer)
     function_alias = orm.mapped_column(sa.String(255))

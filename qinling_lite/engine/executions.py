@@ -5,7 +5,7 @@ import time
 
 from oslo_log import log as logging
 
-from qinling_lite import exceptions, status
+from qinling_lite import exceptions, function_code, function_input, status
 from qinling_lite.db import api as db_api
 from qinling_lite.orchestrator import base as orchestrator_base
 
@@ -23,8 +23,9 @@ MAX_ATTEMPTS = 5
 class ExecutionRunner:
     """Runs executions under leases held by this engine, and renews them."""
 
-    def __init__(self, orchestrator, storage, worker_wait, engine_id, lease):
+    def __init__(self, orchestrator, storage, worker_wait, engine_id, lease, trustee=None):
         self._orchestrator = orchestrator
+        self._trustee = trustee
         self._storage = storage
         self._worker_wait = worker_wait
         self.engine_id = engine_id
@@ -85,6 +86,10 @@ class ExecutionRunner:
         (``db.api.claim_execution`` or ``get_worker_target``)."""
         if function.function_exists is None:
             raise exceptions.NotFound("Function", id=function.function_id)
+        if function_code.is_image(function.code):
+            raise exceptions.NotAllowed(
+                f"Function {function.function_id} runs an image: it has no workers."
+            )
         if function.function_version:
             md5 = function.version_md5
             if md5 is None:
@@ -115,6 +120,8 @@ class ExecutionRunner:
 
     def _execute(self, execution):
         """Return (status, result, logs) of a worker run; raise for engine-side failures."""
+        if function_code.is_image(execution.code):
+            return self._run_image(execution)
         spec, package = self.worker_for(execution)
         payload = {
             "execution_id": execution.id,
@@ -122,12 +129,39 @@ class ExecutionRunner:
             "timeout": execution.timeout,
             "memory_size": execution.memory_size,
             "cpu": execution.cpu,
-            "context": {"function_id": execution.function_id, "project_id": execution.project_id},
+            "context": self._worker_context(execution),
         }
         with self._orchestrator.worker(spec, package, wait=self._worker_wait) as worker:
             reply = worker.execute(payload, timeout=execution.timeout + WORKER_MARGIN)
-        outcome = status.SUCCESS if reply.get("success") else status.FAILED
-        return outcome, {"duration": reply["duration"], "output": reply["output"]}, reply["logs"]
+        return _outcome(reply)
+
+    def _run_image(self, execution):
+        """(status, result, logs) of an image function's run: its input as arguments."""
+        spec = orchestrator_base.ImageSpec(
+            execution_id=execution.id,
+            attempt=execution.attempts,
+            function_id=execution.function_id,
+            project_id=execution.project_id,
+            image=execution.code["image"],
+            cpu=execution.cpu,
+            memory_size=execution.memory_size,
+            timeout=execution.timeout,
+        )
+        args = function_input.as_args(execution.input)
+        return _outcome(self._orchestrator.run_image(spec, args))
+
+    def _worker_context(self, execution):
+        """What the function gets as ``context``; ``os_auth`` when it has a trust."""
+        context = {"function_id": execution.function_id, "project_id": execution.project_id}
+        if execution.trust_id and self._trustee is not None and self._trustee.enabled:
+            context["os_auth"] = self._trustee.worker_credentials(execution.trust_id)
+        return context
+
+
+def _outcome(reply):
+    """(status, result, logs) from a worker's or an image run's reply."""
+    outcome = status.SUCCESS if reply.get("success") else status.FAILED
+    return outcome, {"duration": reply["duration"], "output": reply["output"]}, reply["logs"]
 
 
 def _result(started, output):

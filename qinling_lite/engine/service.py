@@ -12,6 +12,7 @@ from oslo_utils import timeutils
 from qinling_lite import orchestrator, status, storage
 from qinling_lite.db import api as db_api
 from qinling_lite.engine import executions, jobs, manager, periodic
+from qinling_lite.identity import trustee
 
 LOG = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class EngineService:
             conf.engine.worker_wait,
             engine_id=f"{conf.engine.host}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
             lease=conf.engine.lease_time,
+            trustee=trustee.Trustee(conf),
         )
         self.manager = manager.EngineManager(self.orchestrator, self.runner)
         self.executor = concurrent.futures.ThreadPoolExecutor(

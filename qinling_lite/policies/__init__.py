@@ -46,6 +46,59 @@ _ADMIN_CALLS = [
     ),
 ]
 
+# Reading a runtime: its project, an admin, or anyone when it is public.
+RUNTIME_READER = f"{ADMIN_OR_OWNER} or True:%(is_public)s"
+
+_RUNTIME_READS = [
+    _rule("runtime:get", RUNTIME_READER, "GET", "/v1/runtimes/{id}", "Show a runtime."),
+    _rule("runtime:get_all", ADMIN_OR_OWNER, "GET", "/v1/runtimes", "List runtimes."),
+]
+
+# resource -> (collection path, (action, method, path suffix) ...), all owner-or-admin.
+_OWNED = {
+    "function": ("/v1/functions", ("create", "update", "delete")),
+    "function_version": ("/v1/functions/{id}/versions", ("create", "delete")),
+    "function_alias": ("/v1/aliases", ("create", "update", "delete")),
+    "execution": ("/v1/executions", ("create", "delete")),
+    "execution_log": ("/v1/executions/{id}/log", ()),
+    "job": ("/v1/jobs", ("create", "update", "delete")),
+    "webhook": ("/v1/webhooks", ("create", "update", "delete")),
+}
+_METHODS = {"create": "POST", "update": "PUT", "delete": "DELETE"}
+
+
+def _owned_rules():
+    """Owner-or-admin rules, checked against the project of the resource acted on."""
+    rules = []
+    for resource, (path, writes) in _OWNED.items():
+        name = resource.replace("_", " ")
+        rules.append(_rule(f"{resource}:get", ADMIN_OR_OWNER, "GET", f"{path}/{{id}}",
+                           f"Show a {name}."))  # fmt: skip
+        rules.append(_rule(f"{resource}:get_all", ADMIN_OR_OWNER, "GET", path, f"List {name}s."))
+        for action in writes:
+            target = path if action == "create" else f"{path}/{{id}}"
+            rules.append(
+                _rule(
+                    f"{resource}:{action}",
+                    ADMIN_OR_OWNER,
+                    _METHODS[action],
+                    target,
+                    f"{action.capitalize()} a {name}.",
+                )  # fmt: skip
+            )
+    return rules
+
+
+_WEBHOOK_INVOKE = [
+    _rule(
+        "webhook:invoke",
+        ADMIN_OR_OWNER,
+        "POST",
+        "/v1/webhooks/{id}/invoke",
+        "Invoke a webhook that requires a Keystone token (others need no token).",
+    )
+]
+
 _ALL_PROJECTS = [
     _rule(
         f"{resource}:get_all:all_projects",
@@ -65,4 +118,4 @@ _ALL_PROJECTS = [
 
 
 def list_rules():
-    return _BASE + _ADMIN_CALLS + _ALL_PROJECTS
+    return _BASE + _ADMIN_CALLS + _RUNTIME_READS + _owned_rules() + _WEBHOOK_INVOKE + _ALL_PROJECTS

@@ -55,6 +55,113 @@ class HTTPError(Exception):
         self.message = message
 
 
+class OpenStackResponse:
+    """An HTTP answer to an ``OpenStackSession`` call."""
+
+    def __init__(self, status_code, headers, content):
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+
+    @property
+    def text(self):
+        return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+class OpenStackError(Exception):
+    """An OpenStack API answered an error status; ``response`` holds the answer."""
+
+    def __init__(self, response):
+        super().__init__(f"HTTP {response.status_code}: {response.text[:200]}")
+        self.response = response
+
+
+class OpenStackSession:
+    """``context['os_session']``: OpenStack API calls as the function's owner.
+
+    It holds only the token the engine obtained through the function's trust (scoped to
+    the owner's project, expiring, revoked with the trust) and the token's service
+    catalog. The calls mirror keystoneauth1's Session: ``get(url)``, relative URLs with
+    ``endpoint_filter={"service_type": ...}``, ``raise_exc``, ``get_endpoint``.
+    """
+
+    def __init__(self, auth):
+        self._auth = auth
+
+    def get_token(self):
+        return self._auth["token"]
+
+    def get_user_id(self):
+        return self._auth["user_id"]
+
+    def get_project_id(self):
+        return self._auth["project_id"]
+
+    def get_endpoint(self, service_type, interface="public", region_name=None):
+        """The URL of ``service_type`` in the token's catalog (None if absent)."""
+        for service in self._auth["catalog"]:
+            if service.get("type") != service_type:
+                continue
+            for endpoint in service.get("endpoints", []):
+                if endpoint.get("interface") == interface and region_name in (
+                    None,
+                    endpoint.get("region_id"),
+                ):
+                    return endpoint["url"]
+        return self._auth["auth_url"] if service_type == "identity" else None
+
+    def request(self, url, method, **kwargs):
+        """``method`` on ``url``; keyword arguments: json, data, headers,
+        endpoint_filter, raise_exc (default True), timeout (seconds, default 30)."""
+        import urllib.error
+        import urllib.request
+
+        endpoint_filter = kwargs.get("endpoint_filter")
+        if endpoint_filter:
+            base = self.get_endpoint(**endpoint_filter)
+            if base is None:
+                raise ValueError(f"no endpoint in the catalog for {endpoint_filter}")
+            url = f"{base.rstrip('/')}/{url.lstrip('/')}"
+        headers = {"Accept": "application/json", **kwargs.get("headers", {})}
+        headers["X-Auth-Token"] = self._auth["token"]
+        data = kwargs.get("data")
+        if kwargs.get("json") is not None:
+            data = json.dumps(kwargs["json"]).encode()
+            headers.setdefault("Content-Type", "application/json")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"not an HTTP URL: {url}")
+        call = urllib.request.Request(url, data, headers, method=method)  # noqa: S310 (checked)
+        try:
+            with urllib.request.urlopen(call, timeout=kwargs.get("timeout", 30)) as answer:  # noqa: S310
+                response = OpenStackResponse(answer.status, dict(answer.headers), answer.read())
+        except urllib.error.HTTPError as error:
+            response = OpenStackResponse(error.code, dict(error.headers), error.read())
+        if response.status_code >= 400 and kwargs.get("raise_exc", True):
+            raise OpenStackError(response)
+        return response
+
+    def get(self, url, **kwargs):
+        return self.request(url, "GET", **kwargs)
+
+    def head(self, url, **kwargs):
+        return self.request(url, "HEAD", **kwargs)
+
+    def post(self, url, **kwargs):
+        return self.request(url, "POST", **kwargs)
+
+    def put(self, url, **kwargs):
+        return self.request(url, "PUT", **kwargs)
+
+    def patch(self, url, **kwargs):
+        return self.request(url, "PATCH", **kwargs)
+
+    def delete(self, url, **kwargs):
+        return self.request(url, "DELETE", **kwargs)
+
+
 class Terminate(BaseException):
     """Raised by the SIGTERM handler to stop the server."""
 
@@ -212,10 +319,12 @@ def _call(func, request):
     """Call the function as the request says; return the report line."""
     kwargs = dict(request["input"])
     args = (kwargs.pop("__function_input"),) if "__function_input" in kwargs else ()
+    context = dict(request["context"])
+    os_auth = context.pop("os_auth", None)
     kwargs["context"] = {
-        "os_session": None,
+        **context,
+        "os_session": OpenStackSession(os_auth) if os_auth else None,
         "execution_id": request["execution_id"],
-        **request["context"],
     }
     try:
         return _report(True, func(*args, **kwargs))

@@ -3,6 +3,7 @@
 The database is the backend named by ``QINLING_LITE_TEST_DB`` (SQLite by default).
 """
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -77,19 +78,14 @@ class Client:
         return response.json()
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """Start the embedded default on a free port; stop it after the session."""
+@contextlib.contextmanager
+def serving(data_dir, config):
+    """Run ``qinling-lite-serve`` on a free port with ``config`` (INI text) and a fresh
+    database of the selected backend; yield its description, stop it afterwards."""
     backend = db_backends.selected_backend()
     database = db_backends.create_database(backend)
-    data_dir = tmp_path_factory.mktemp("data")
     conf = data_dir / "qinling-lite.conf"
-    conf.write_text(
-        f"[database]\nconnection = {database}\n"
-        "[local_orchestrator]\npool_size = 2\n"
-        "[engine]\npending_sweep_interval = 1\npending_grace = 1\n"
-        "[api]\nmax_function_versions = 3\n"
-    )
+    conf.write_text(f"[database]\nconnection = {database}\n{config}")
     port = free_port()
     with open(data_dir / "serve.log", "wb") as log:
         process = subprocess.Popen(
@@ -107,11 +103,25 @@ def server(tmp_path_factory):
         except requests.ConnectionError:
             return False
 
-    assert wait_for(up, timeout=60, interval=0.1), "qinling-lite-serve did not start"
-    yield {"url": url, "data_dir": data_dir, "process": process, "database": database}
-    process.terminate()
-    process.wait(timeout=30)
-    db_backends.drop_database(database)
+    try:
+        assert wait_for(up, timeout=60, interval=0.1), "qinling-lite-serve did not start"
+        yield {"url": url, "data_dir": data_dir, "process": process, "database": database}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        db_backends.drop_database(database)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The embedded default on a free port, for the whole session."""
+    config = (
+        "[local_orchestrator]\npool_size = 2\n"
+        "[engine]\npending_sweep_interval = 1\npending_grace = 1\n"
+        "[api]\nmax_function_versions = 3\n"
+    )
+    with serving(tmp_path_factory.mktemp("data"), config) as description:
+        yield description
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ EXECUTION_FIELDS = {
 WEBHOOK_FIELDS = {
     "id", "function_id", "function_version", "function_alias", "description", "webhook_url",
     "project_id", "created_at", "updated_at",
+    "auth", "secret", "rate_limit",  # qinling-lite's additions
 }  # fmt: skip
 
 

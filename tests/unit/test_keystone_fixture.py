@@ -6,26 +6,12 @@ Keystone runs from a venv of its own, built once and kept in pytest's cache dire
 
 import json
 
-import pytest
 import requests
 import webob
 from keystoneauth1 import session
 from keystoneauth1.identity import v3
 from keystoneclient.v3 import client
 from keystonemiddleware import auth_token
-
-from tests import keystone as ks
-
-
-@pytest.fixture(scope="session")
-def keystone_venv(request, tmp_path_factory):
-    return ks.install(ks.venv_directory(request.config, tmp_path_factory))
-
-
-@pytest.fixture(scope="module")
-def keystone(keystone_venv):
-    with ks.Keystone(keystone_venv) as server:
-        yield server
 
 
 def validate(keystone, token):

@@ -4,6 +4,7 @@ import contextlib
 import pathlib
 import subprocess
 import sys
+import types
 
 import pytest
 from oslo_config import cfg
@@ -55,6 +56,42 @@ def test_owner_rule_checks_the_target_project():
     with pytest.raises(exceptions.NotAllowed):
         policy.enforce(_ctx(roles=["member"]), "admin_or_owner", {"project_id": "p2"})
     policy.enforce(_ctx(roles=["admin"]), "admin_or_owner", {"project_id": "p2"})
+
+
+def row(project_id, **extra):
+    return types.SimpleNamespace(project_id=project_id, **extra)
+
+
+@pytest.mark.parametrize("resource", ["function", "execution", "job", "webhook"])
+def test_owned_resources_are_judged_by_their_own_project(resource):
+    member = _ctx(roles=["member"])
+    assert policy.authorize(member, f"{resource}:delete", row("p1")).project_id == "p1"
+    with pytest.raises(exceptions.NotAllowed):
+        policy.authorize(member, f"{resource}:delete", row("p2"))
+    policy.authorize(_ctx(roles=["admin"]), f"{resource}:delete", row("p2"))
+
+
+def test_public_runtimes_are_readable_by_every_project():
+    member = _ctx(roles=["member"])
+    policy.authorize(member, "runtime:get", row("p2", is_public=True))
+    with pytest.raises(exceptions.NotAllowed):
+        policy.authorize(member, "runtime:get", row("p2", is_public=False))
+    policy.authorize(member, "runtime:get", row("p1", is_public=False))
+
+
+def test_admin_status_comes_from_the_roles():
+    assert policy.is_admin(_ctx(roles=["admin", "member"]))
+    assert not policy.is_admin(_ctx(roles=["member", "reader"]))
+
+
+def test_admins_look_up_every_project_and_members_their_own():
+    assert _ctx(roles=["admin"], is_admin=True).scope is None
+    assert _ctx(roles=["member"]).scope == "p1"
+    assert context.RequestContext.anonymous_admin().scope is None
+    anonymous = context.RequestContext.anonymous()
+    assert not anonymous.is_admin
+    with pytest.raises(exceptions.NotAuthorized):
+        anonymous.scope  # noqa: B018
 
 
 def test_policy_sample_is_current(tmp_path):

@@ -29,6 +29,7 @@ _PATH = "/usr/bin:/bin"
 _INSIDE_SERVER = "/qinling/server.py"
 _INSIDE_WORKER = "/worker"
 _TOP_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_NET_FILES = ("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf")
 _PR_SET_PDEATHSIG = 1
 _INTERPRETER_INFO = (
     "import json, site, sys; "
@@ -147,8 +148,11 @@ def _child_setup(address_space, parent):
     return setup
 
 
-def _bwrap_prefix(python, state_path):
-    """bwrap's argv up to the per-worker binds: namespaces, identity, read-only system."""
+def _bwrap_prefix(python, state_path, share_net=False):
+    """bwrap's argv up to the per-worker binds: namespaces, identity, read-only system.
+
+    With ``share_net`` the worker keeps the host's network (and name resolution files).
+    """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise exceptions.OrchestratorError("Sandbox 'bwrap' needs bubblewrap: no bwrap on PATH.")
@@ -169,6 +173,11 @@ def _bwrap_prefix(python, state_path):
         *("--hostname", "sandbox", "--clearenv", "--setenv", "PATH", _PATH),
         *("--ro-bind", "/usr", "/usr"),
     ]
+    if share_net:
+        args.append("--share-net")
+        for path in _NET_FILES:
+            if os.path.exists(path):
+                args += ["--ro-bind", path, path]
     visible = ["/usr"]
     for top in _TOP_DIRS:
         if os.path.islink(top):
@@ -207,7 +216,8 @@ def from_conf(conf, work_dir):
         raise exceptions.OrchestratorError(f"The runtime server {SERVER} is missing.")
     if opts.sandbox != "none":
         try:
-            sandbox = Sandbox(python, address_space, _bwrap_prefix(python, conf.state_path))
+            prefix = _bwrap_prefix(python, conf.state_path, opts.share_host_network)
+            sandbox = Sandbox(python, address_space, prefix)
             sandbox.probe(work_dir)
             return sandbox
         except exceptions.OrchestratorError as exc:

@@ -5,17 +5,17 @@ from pecan import rest
 from wsme import types as wtypes
 
 from qinling_lite import exceptions
-from qinling_lite.api import errors, params, types
+from qinling_lite.api import errors, params, policy, types
 from qinling_lite.api.controllers.v1 import executions
 from qinling_lite.db import api as db_api
 
 NAME = wtypes.StringType(min_length=1, max_length=255)
 
 
-def _checked(ctx, values):
-    """``values`` with a function id and version that exist in the caller's project
-    (Qinling checked neither)."""
-    target, version = executions.resolve_target(ctx, {**values, "function_alias": None})
+def _checked(ctx, values, rule):
+    """``values`` with a function id and version that exist and ``ctx`` may do ``rule``
+    on (Qinling checked neither)."""
+    target, version = executions.resolve_target(ctx, {**values, "function_alias": None}, rule)
     return {**values, "function_version": version, "project_id": target.project_id}
 
 
@@ -27,7 +27,9 @@ class AliasesController(rest.RestController):
             raise exceptions.InputError(
                 "Required param is missing. Required: {'name', 'function_id'}"
             )
-        alias = db_api.create_alias(_checked(pecan.request.context, values))
+        alias = db_api.create_alias(
+            _checked(pecan.request.context, values, "function_alias:create")
+        )
         return types.FunctionAlias.from_db(alias)
 
     @errors.wsexpose(types.FunctionAliases, wtypes.text, wtypes.text)
@@ -42,12 +44,16 @@ class AliasesController(rest.RestController):
 
     @errors.wsexpose(types.FunctionAlias, NAME)
     def get_one(self, name):
-        return types.FunctionAlias.from_db(db_api.get_alias(name, pecan.request.context.project_id))
+        ctx = pecan.request.context
+        alias = policy.authorize(ctx, "function_alias:get", db_api.get_alias(name, ctx.project_id))
+        return types.FunctionAlias.from_db(alias)
 
     @errors.wsexpose(types.FunctionAlias, NAME, body=types.FunctionAlias)
     def put(self, name, body):
         ctx = pecan.request.context
-        alias = db_api.get_alias(name, ctx.project_id)
+        alias = policy.authorize(
+            ctx, "function_alias:update", db_api.get_alias(name, ctx.project_id)
+        )
         changes = {k: v for k, v in body.to_values().items() if v is not None}
         if changes.pop("name", name) != name:
             raise exceptions.InputError("The name of an alias cannot change.")
@@ -57,10 +63,12 @@ class AliasesController(rest.RestController):
             "description": alias.description,
             **changes,
         }
-        checked = _checked(ctx, merged)
+        checked = _checked(ctx, merged, "function_alias:update")
         checked.pop("project_id")
         return types.FunctionAlias.from_db(db_api.update_alias(name, checked, ctx.project_id))
 
     @errors.wsexpose(None, NAME, status_code=204)
     def delete(self, name):
-        db_api.delete_alias(name, pecan.request.context.project_id)
+        ctx = pecan.request.context
+        policy.authorize(ctx, "function_alias:delete", db_api.get_alias(name, ctx.project_id))
+        db_api.delete_alias(name, ctx.project_id)

@@ -7,7 +7,7 @@ from pecan import rest
 from wsme import types as wtypes
 
 from qinling_lite import exceptions, function_input, status
-from qinling_lite.api import errors, params, types
+from qinling_lite.api import errors, params, policy, types
 from qinling_lite.db import api as db_api
 
 LOG = logging.getLogger(__name__)
@@ -15,11 +15,12 @@ LOG = logging.getLogger(__name__)
 RUNNABLE = (status.AVAILABLE, status.UPGRADING)
 
 
-def resolve_target(ctx, fields):
+def resolve_target(ctx, fields, rule):
     """The function version that ``function_alias`` or ``function_id`` and
-    ``function_version`` in ``fields`` name, in the caller's project: its execution
-    target (``db.api.get_execution_target``) and version number. An alias is resolved
-    now, so later changes to it do not move what was resolved."""
+    ``function_version`` in ``fields`` name: its execution target
+    (``db.api.get_execution_target``), which ``ctx`` must be allowed ``rule`` on, and
+    version number. An alias (a name in the caller's project) is resolved now, so later
+    changes to it do not move what was resolved."""
     if fields.get("function_alias"):
         alias = db_api.get_alias(fields["function_alias"], ctx.project_id)
         function_id, version = alias.function_id, alias.function_version
@@ -27,7 +28,8 @@ def resolve_target(ctx, fields):
         function_id, version = fields["function_id"], fields.get("function_version") or 0
     else:
         raise exceptions.InputError("Either function_alias or function_id must be provided.")
-    return db_api.get_execution_target(function_id, ctx.project_id, version), version
+    target = db_api.get_execution_target(function_id, ctx.scope, version)
+    return policy.authorize(ctx, rule, target), version
 
 
 def start(ctx, engine, target, version, values, sync, timeout_margin):
@@ -67,8 +69,9 @@ class ExecutionLogController(rest.RestController):
     @pecan.expose()
     def get_all(self, execution_id):
         """The execution's log as text; 200 even when it is empty (Qinling answered 204)."""
-        execution = db_api.get_execution(
-            params.uuid(execution_id), pecan.request.context.project_id
+        ctx = pecan.request.context
+        execution = policy.authorize(
+            ctx, "execution_log:get", db_api.get_execution(params.uuid(execution_id), ctx.scope)
         )
         response = webob.Response(content_type="text/plain", charset="UTF-8")
         if execution.logs:
@@ -88,7 +91,7 @@ class ExecutionsController(rest.RestController):
         request = pecan.request
         ctx = request.context
         fields = body.to_values()
-        target, version = resolve_target(ctx, fields)
+        target, version = resolve_target(ctx, fields, "execution:create")
         values = {
             "input": function_input.parse(fields.get("input")),
             "function_alias": fields.get("function_alias"),
@@ -127,8 +130,13 @@ class ExecutionsController(rest.RestController):
 
     @errors.wsexpose(types.Execution, types.UUID)
     def get_one(self, id):
-        return types.Execution.from_db(db_api.get_execution(id, pecan.request.context.project_id))
+        ctx = pecan.request.context
+        return types.Execution.from_db(
+            policy.authorize(ctx, "execution:get", db_api.get_execution(id, ctx.scope))
+        )
 
     @errors.wsexpose(None, types.UUID, status_code=204)
     def delete(self, id):
-        db_api.delete_execution(id, pecan.request.context.project_id)
+        ctx = pecan.request.context
+        execution = policy.authorize(ctx, "execution:delete", db_api.get_execution(id, ctx.scope))
+        db_api.delete_execution(execution.id, execution.project_id)

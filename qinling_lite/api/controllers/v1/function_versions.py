@@ -4,7 +4,7 @@ import pecan
 from pecan import rest
 from wsme import types as wtypes
 
-from qinling_lite.api import downloads, errors, params, types
+from qinling_lite.api import downloads, errors, params, policy, types
 from qinling_lite.api.controllers.v1 import function_workers
 from qinling_lite.db import api as db_api
 
@@ -33,10 +33,12 @@ class FunctionVersionsController(rest.RestController):
         request = pecan.request
         ctx = request.context
         storage = request.storage
-        function = db_api.get_function(function_id, ctx.project_id)
+        function = policy.authorize(
+            ctx, "function_version:create", db_api.get_function(function_id, ctx.scope)
+        )
         version = db_api.create_function_version(
             function.id,
-            ctx.project_id,
+            function.project_id,
             body.to_values().get("description"),
             request.conf.api.max_function_versions,
             lambda number, md5: storage.snapshot(function.project_id, function.id, md5, number),
@@ -45,18 +47,22 @@ class FunctionVersionsController(rest.RestController):
 
     @errors.wsexpose(types.FunctionVersions, types.UUID)
     def get_all(self, function_id):
-        versions = db_api.list_function_versions(function_id, pecan.request.context.project_id)
+        ctx = pecan.request.context
+        function = policy.authorize(
+            ctx, "function_version:get_all", db_api.get_function(function_id, ctx.scope)
+        )
+        versions = db_api.list_function_versions(function.id, function.project_id)
         return types.FunctionVersions(
             function_versions=[types.FunctionVersion.from_db(v) for v in versions]
         )
 
     @pecan.expose("json")
     def get_one(self, function_id, number, **kwargs):
+        ctx = pecan.request.context
         version = db_api.get_function_version(
-            params.uuid(function_id, "function_id"),
-            params.version_number(number),
-            pecan.request.context.project_id,
+            params.uuid(function_id, "function_id"), params.version_number(number), ctx.scope
         )
+        policy.authorize(ctx, "function_version:get", version)
         if params.boolean(kwargs.get("download"), "download"):
             return downloads.package(
                 version.project_id, version.function_id, version.package_md5, version.version_number
@@ -66,9 +72,11 @@ class FunctionVersionsController(rest.RestController):
     @errors.wsexpose(None, types.UUID, wtypes.text, status_code=204)
     def delete(self, function_id, number):
         request = pecan.request
-        version = db_api.delete_function_version(
-            function_id, params.version_number(number), request.context.project_id
-        )
+        ctx = request.context
+        number = params.version_number(number)
+        version = db_api.get_function_version(function_id, number, ctx.scope)
+        policy.authorize(ctx, "function_version:delete", version)
+        version = db_api.delete_function_version(function_id, number)
         request.storage.delete(
             version.project_id, version.function_id, version.package_md5, version.version_number
         )

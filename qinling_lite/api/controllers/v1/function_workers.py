@@ -9,10 +9,10 @@ from qinling_lite.db import api as db_api
 
 
 def _target(rule, function_id, version):
-    """The caller's context, allowed ``rule``, for a function (version) of its project."""
+    """The caller's context, allowed ``rule`` on the function (version)."""
     ctx = pecan.request.context
     policy.enforce(ctx, rule)
-    db_api.get_execution_target(function_id, ctx.project_id, version)
+    policy.authorize(ctx, rule, db_api.get_execution_target(function_id, ctx.scope, version))
     return ctx
 
 

@@ -8,8 +8,8 @@ from oslo_utils import uuidutils
 from pecan import rest
 from wsme import types as wtypes
 
-from qinling_lite import exceptions, status
-from qinling_lite.api import downloads, errors, params, types
+from qinling_lite import exceptions, function_code, status
+from qinling_lite.api import downloads, errors, function_trusts, params, policy, types
 from qinling_lite.api.controllers.v1 import function_versions, function_workers
 from qinling_lite.db import api as db_api
 
@@ -21,7 +21,9 @@ CREATE_FIELDS = {
 }  # fmt: skip
 # The CLI flattens ``code`` into ``source``/``swift`` on update; they carry nothing.
 UPDATE_FIELDS = (CREATE_FIELDS - {"runtime_id"}) | {"source", "swift"}
-SOURCES = ("package", "swift", "image")
+SOURCES = function_code.SOURCES
+# What may change in an image function.
+IMAGE_UPDATE_FIELDS = {"name", "description", "timeout"}
 
 
 def _form(allowed):
@@ -58,12 +60,57 @@ def _code(raw):
         raise exceptions.InputError(
             f"Invalid code source specified, available sources: {', '.join(SOURCES)}"
         )
-    if source != "package":
+    if source == function_code.IMAGE:
+        return {"source": source, "image": _image(raw.get("image"))}
+    if source != function_code.PACKAGE:
         raise exceptions.InputError(f"Code source '{source}' is not supported by this deployment.")
     md5 = raw.get("md5sum")
     if md5 is not None and not isinstance(md5, str):
         raise exceptions.InputError("code.md5sum must be a string.")
     return raw
+
+
+def _image(ref):
+    """An image reference: 1 to 255 printable characters without whitespace."""
+    if (
+        not isinstance(ref, str)
+        or not 0 < len(ref) <= 255
+        or not ref.isprintable()
+        or any(c.isspace() for c in ref)
+    ):
+        raise exceptions.InputError(
+            "code.image must be an image reference of 1 to 255 characters without whitespace."
+        )
+    return ref
+
+
+def _create_image_function(request, fields, code):
+    """A function that runs ``code["image"]`` once per execution: no runtime, package,
+    entry or trust (``runtime_id`` and ``entry`` are ignored, as in Qinling)."""
+    if request.conf.engine.orchestrator != "kubernetes":
+        raise exceptions.InputError(
+            "Code source 'image' is not supported by this deployment: image functions need "
+            "the Kubernetes orchestrator."
+        )
+    if "package" in fields:
+        raise exceptions.InputError("An image function takes no package.")
+    function = db_api.create_function(
+        {
+            "project_id": request.context.project_id,
+            "code": code,
+            **{k: _text(fields, k) for k in ("name", "description") if k in fields},
+            **_limits(fields, request.conf),
+        }
+    )
+    pecan.response.status = 201
+    return types.function_view(function)
+
+
+def _download(function):
+    """The function's package; an image function has none (405, as in Qinling)."""
+    if function_code.is_image(function.code):
+        raise exceptions.MethodNotAllowed("Download image function is not allowed.")
+    return downloads.package(function.project_id, function.id, function.code["md5sum"])
 
 
 def _package(fields):
@@ -132,16 +179,17 @@ class FunctionsController(rest.RestController):
     def post(self, **kwargs):
         request = pecan.request
         conf = request.conf
+        policy.enforce(request.context, "function:create")
         fields = _form(CREATE_FIELDS)
         if "code" not in fields:
             raise exceptions.InputError("Required param is missing. Required: {'code'}")
         code = _code(fields["code"])
+        if function_code.is_image(code):
+            return _create_image_function(request, fields, code)
         runtime_id = fields.get("runtime_id")
         if not runtime_id:
             raise exceptions.InputError('"runtime_id" must be specified.')
-        runtime = db_api.get_runtime(
-            params.uuid(runtime_id, "runtime_id"), request.context.project_id
-        )
+        runtime = db_api.get_runtime(params.uuid(runtime_id, "runtime_id"), request.context.scope)
         if runtime.status != status.AVAILABLE:
             raise exceptions.InputError(f"Runtime {runtime.id} is not available.")
         values = {
@@ -157,9 +205,11 @@ class FunctionsController(rest.RestController):
         md5 = storage.store(values["project_id"], values["id"], package, code.get("md5sum"))
         values["code"] = {"source": "package", "md5sum": md5}
         try:
+            values["trust_id"] = function_trusts.create(request)
             function = db_api.create_function(values)
         except Exception:
             storage.delete_all(values["project_id"], values["id"])
+            function_trusts.delete(request, values.get("trust_id"))
             raise
         pecan.response.status = 201
         return types.function_view(function)
@@ -174,31 +224,40 @@ class FunctionsController(rest.RestController):
 
     @pecan.expose("json")
     def get_one(self, id, **kwargs):
-        function = db_api.get_function(params.uuid(id), pecan.request.context.project_id)
+        ctx = pecan.request.context
+        function = policy.authorize(
+            ctx, "function:get", db_api.get_function(params.uuid(id), ctx.scope)
+        )
         if params.boolean(kwargs.get("download"), "download"):
-            return downloads.package(function.project_id, function.id, function.code["md5sum"])
+            return _download(function)
         return types.function_view(function)
 
     @pecan.expose("json")
     def put(self, id, **kwargs):
         request = pecan.request
         ctx = request.context
-        function = db_api.get_function(params.uuid(id), ctx.project_id)
+        function = policy.authorize(
+            ctx, "function:update", db_api.get_function(params.uuid(id), ctx.scope)
+        )
         fields = _form(UPDATE_FIELDS)
+        if function_code.is_image(function.code) and set(fields) - IMAGE_UPDATE_FIELDS:
+            raise exceptions.InputError("The image type function code can not be changed.")
         values = {k: _text(fields, k) for k in ("name", "description") if k in fields}
         if "entry" in fields:
             values["entry"] = _entry(fields)
         values.update(_limits(fields, request.conf, current=function))
-        old_md5 = function.code["md5sum"]
+        old_md5 = function.code.get("md5sum")
         if "package" in fields:
             code = _code(fields["code"]) if "code" in fields else {}
+            if code.get("source", function_code.PACKAGE) != function_code.PACKAGE:
+                raise exceptions.InputError("The function code type can not be changed.")
             md5 = request.storage.store(
                 function.project_id, function.id, _package(fields), code.get("md5sum")
             )
             if md5 != old_md5:
                 values["code"] = {"source": "package", "md5sum": md5}
         try:
-            updated = db_api.update_function(function.id, values, ctx.project_id)
+            updated = db_api.update_function(function.id, values, function.project_id)
         except Exception:
             if "code" in values:
                 request.storage.delete(function.project_id, function.id, values["code"]["md5sum"])
@@ -212,6 +271,9 @@ class FunctionsController(rest.RestController):
     @errors.wsexpose(None, types.UUID, status_code=204)
     def delete(self, id):
         request = pecan.request
-        function = db_api.delete_function(id, request.context.project_id)
+        ctx = request.context
+        policy.authorize(ctx, "function:delete", db_api.get_function(id, ctx.scope))
+        function = db_api.delete_function(id)
+        function_trusts.delete(request, function.trust_id)
         request.storage.delete_all(function.project_id, function.id)
         request.engine.release_function(request.context, function.id)

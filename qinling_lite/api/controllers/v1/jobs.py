@@ -8,7 +8,7 @@ from pecan import rest
 from wsme import types as wtypes
 
 from qinling_lite import exceptions, schedule, status
-from qinling_lite.api import errors, params, types
+from qinling_lite.api import errors, params, policy, types
 from qinling_lite.api.controllers.v1 import executions
 from qinling_lite.db import api as db_api
 
@@ -54,7 +54,7 @@ class JobsController(rest.RestController):
         values = {k: v for k, v in body.to_values().items() if v is not None}
         if "status" in values or "next_execution_time" in values:
             raise exceptions.InputError("status and next_execution_time are set by the service.")
-        target, version = executions.resolve_target(ctx, values)
+        target, version = executions.resolve_target(ctx, values, "job:create")
         if values.get("function_alias"):
             # Resolved at every tick: the alias may move to another version.
             values.update(function_id=None, function_version=0)
@@ -70,12 +70,13 @@ class JobsController(rest.RestController):
 
     @errors.wsexpose(types.Job, types.UUID)
     def get_one(self, id):
-        return types.Job.from_db(db_api.get_job(id, pecan.request.context.project_id))
+        ctx = pecan.request.context
+        return types.Job.from_db(policy.authorize(ctx, "job:get", db_api.get_job(id, ctx.scope)))
 
     @errors.wsexpose(types.Job, types.UUID, body=types.Job)
     def put(self, id, body):
         ctx = pecan.request.context
-        job = db_api.get_job(id, ctx.project_id)
+        job = policy.authorize(ctx, "job:update", db_api.get_job(id, ctx.scope))
         given = {k: v for k, v in body.to_values().items() if v is not None}
         changes = {k: given[k] for k in ("name", "function_input") if k in given}
         if job.status in (status.DONE, status.CANCELLED):
@@ -100,8 +101,10 @@ class JobsController(rest.RestController):
             )
         elif job.status == status.PAUSED and new_status == status.RUNNING:
             _time(types.format_time(job.next_execution_time), "next_execution_time")
-        return types.Job.from_db(db_api.update_job(id, changes, ctx.project_id))
+        return types.Job.from_db(db_api.update_job(id, changes, job.project_id))
 
     @errors.wsexpose(None, types.UUID, status_code=204)
     def delete(self, id):
-        db_api.delete_job(id, pecan.request.context.project_id)
+        ctx = pecan.request.context
+        job = policy.authorize(ctx, "job:delete", db_api.get_job(id, ctx.scope))
+        db_api.delete_job(job.id, job.project_id)

@@ -13,7 +13,7 @@ class RuntimePoolController(rest.RestController):
     def get_all(self, runtime_id):
         request = pecan.request
         policy.enforce(request.context, "runtime_pool:get_all")
-        db_api.get_runtime(runtime_id, request.context.project_id)
+        db_api.get_runtime(runtime_id, request.context.scope)
         capacity = request.engine.get_runtime_pool(request.context, runtime_id)
         return types.RuntimePool(name=runtime_id, capacity=capacity)
 
@@ -36,19 +36,24 @@ class RuntimesController(rest.RestController):
 
     @errors.wsexpose(types.Runtimes)
     def get_all(self):
-        runtimes = db_api.list_runtimes(pecan.request.context.project_id)
+        ctx = pecan.request.context
+        policy.enforce(ctx, "runtime:get_all")
+        runtimes = db_api.list_runtimes(ctx.scope)
         return types.Runtimes(runtimes=[types.Runtime.from_db(r) for r in runtimes])
 
     @errors.wsexpose(types.Runtime, types.UUID)
     def get_one(self, id):
-        return types.Runtime.from_db(db_api.get_runtime(id, pecan.request.context.project_id))
+        ctx = pecan.request.context
+        return types.Runtime.from_db(
+            policy.authorize(ctx, "runtime:get", db_api.get_runtime(id, ctx.scope))
+        )
 
     @errors.wsexpose(types.Runtime, types.UUID, body=types.RuntimeUpdate)
     def put(self, id, update):
         ctx = pecan.request.context
         policy.enforce(ctx, "runtime:update")
         values = update.to_values()
-        runtime = db_api.get_runtime(id, ctx.project_id)
+        runtime = db_api.get_runtime(id, ctx.scope)
         image = values.pop("image", runtime.image)
         if image != runtime.image:
             if runtime.status != status.AVAILABLE:
@@ -67,6 +72,6 @@ class RuntimesController(rest.RestController):
     @errors.wsexpose(None, types.UUID, status_code=204)
     def delete(self, id):
         policy.enforce(pecan.request.context, "runtime:delete")
-        db_api.get_runtime(id, pecan.request.context.project_id)
+        db_api.get_runtime(id, pecan.request.context.scope)
         db_api.mark_runtime_deleting(id)
         pecan.request.engine.delete_runtime(pecan.request.context, id)

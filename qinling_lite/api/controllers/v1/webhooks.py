@@ -7,7 +7,7 @@ from pecan import rest
 from wsme import types as wtypes
 
 from qinling_lite import exceptions
-from qinling_lite.api import errors, params, types
+from qinling_lite.api import errors, params, policy, types, webhook_auth
 from qinling_lite.api.controllers.v1 import executions
 from qinling_lite.db import api as db_api
 
@@ -21,6 +21,22 @@ def webhook_url(webhook_id):
 
 def _view(webhook):
     return types.Webhook.from_db(webhook, webhook_url=webhook_url(webhook.id))
+
+
+def _auth_changes(values, current=None):
+    """The auth, secret and rate limit columns for ``values`` (a create or an update)."""
+    changes = {}
+    mode = values.get("auth")
+    if mode is not None and mode != getattr(current, "auth", None):
+        if mode == "token" and not pecan.request.conf.api.auth_enable:
+            raise exceptions.InputError(
+                "Token webhooks need Keystone authentication ([api] auth_enable)."
+            )
+        changes["auth"] = mode
+        changes["secret"] = webhook_auth.new_secret() if mode == "hmac" else None
+    if values.get("rate_limit") is not None:
+        changes["rate_limit"] = values["rate_limit"] or None  # 0: no limit
+    return changes
 
 
 def _flatten(multidict):
@@ -59,7 +75,9 @@ class WebhooksController(rest.RestController):
     def post(self, body):
         ctx = pecan.request.context
         values = body.to_values()
-        target, version = executions.resolve_target(ctx, values)
+        values.pop("secret", None)
+        values.update(_auth_changes(values))
+        target, version = executions.resolve_target(ctx, values, "webhook:create")
         if values.get("function_alias"):
             # Resolved at every invocation: the alias may move to another version.
             values.update(function_id=None, function_version=None)
@@ -78,13 +96,16 @@ class WebhooksController(rest.RestController):
 
     @errors.wsexpose(types.Webhook, types.UUID)
     def get_one(self, id):
-        return _view(db_api.get_webhook(id, pecan.request.context.project_id))
+        ctx = pecan.request.context
+        return _view(policy.authorize(ctx, "webhook:get", db_api.get_webhook(id, ctx.scope)))
 
     @errors.wsexpose(types.Webhook, types.UUID, body=types.Webhook)
     def put(self, id, body):
         ctx = pecan.request.context
-        webhook = db_api.get_webhook(id, ctx.project_id)
+        webhook = policy.authorize(ctx, "webhook:update", db_api.get_webhook(id, ctx.scope))
         changes = {k: v for k, v in body.to_values().items() if v is not None}
+        changes.pop("secret", None)
+        changes.update(_auth_changes(changes, webhook))
         alias = changes.get("function_alias")
         if alias and alias != webhook.function_alias:
             changes.update(function_id=None, function_version=None)
@@ -96,20 +117,24 @@ class WebhooksController(rest.RestController):
             "function_alias": webhook.function_alias,
             **changes,
         }
-        executions.resolve_target(ctx, merged)
+        executions.resolve_target(ctx, merged, "webhook:update")
         if merged["function_id"] and merged["function_version"] is None:
             changes["function_version"] = 0
-        return _view(db_api.update_webhook(id, changes, ctx.project_id))
+        return _view(db_api.update_webhook(id, changes, webhook.project_id))
 
     @errors.wsexpose(None, types.UUID, status_code=204)
     def delete(self, id):
-        db_api.delete_webhook(id, pecan.request.context.project_id)
+        ctx = pecan.request.context
+        webhook = policy.authorize(ctx, "webhook:delete", db_api.get_webhook(id, ctx.scope))
+        db_api.delete_webhook(webhook.id, webhook.project_id)
 
     @pecan.expose("json")
     def invoke(self, id):
-        """Run the webhook's function asynchronously; no token needed, the id is the secret."""
+        """Run the webhook's function asynchronously, once the webhook's own
+        authentication and rate limit (``webhook_auth``) let the call through."""
         request = pecan.request
         target = db_api.get_webhook_target(params.uuid(id))
+        webhook_auth.check(request, target)
         data = invocation_input(request)
         execution = executions.start(
             request.context,

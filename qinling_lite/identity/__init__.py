@@ -1,0 +1,1 @@
+"""Keystone on behalf of function owners: trusts to the service's trustee user."""
