@@ -5,6 +5,9 @@ one positional argument, stored under ``__function_input`` as the raw string.
 """
 
 import json
+import shlex
+
+from qinling_lite import exceptions
 
 POSITIONAL = "__function_input"
 
@@ -27,3 +30,20 @@ def render(stored):
     if set(stored) == {POSITIONAL}:
         return stored[POSITIONAL]
     return json.dumps(stored)
+
+
+def as_args(stored):
+    """The stored input as the arguments of an image function's container.
+
+    The raw string is split like a shell command line (``a 'b c'`` gives ``a`` and
+    ``b c``); a JSON object is passed as one argument, its JSON text. (Qinling split the
+    string on whitespace and failed on a JSON object.)
+    """
+    if stored is None:
+        return []
+    if set(stored) == {POSITIONAL}:
+        try:
+            return shlex.split(stored[POSITIONAL])
+        except ValueError as e:
+            raise exceptions.InputError(f"The input is not a valid argument list: {e}.") from e
+    return [json.dumps(stored)]

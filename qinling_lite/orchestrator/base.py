@@ -21,6 +21,20 @@ class FunctionSpec:
     timeout: int
 
 
+@dataclasses.dataclass(frozen=True)
+class ImageSpec:
+    """One attempt at one execution of an image function: its container, run once."""
+
+    execution_id: str
+    attempt: int
+    function_id: str
+    project_id: str
+    image: str
+    cpu: int
+    memory_size: int
+    timeout: int
+
+
 class Worker(Protocol):
     """A runtime server bound to one function version."""
 
@@ -53,6 +67,16 @@ class Orchestrator(abc.ABC):
 
         Raises NoWorkerAvailable when none is free within ``wait`` seconds. A worker whose
         execute raised WorkerError is discarded on exit instead of being kept warm.
+        """
+
+    @abc.abstractmethod
+    def run_image(self, spec: ImageSpec, args: list[str]) -> dict:
+        """Run ``spec.image`` once with ``args`` as its arguments and wait for it to end,
+        at most ``spec.timeout`` seconds from its start, then remove it.
+
+        Returns what a worker's execute returns: ``{"success", "duration", "output",
+        "logs"}``. Raises OrchestratorError when the image could not run at all (e.g. it
+        cannot be pulled).
         """
 
     @abc.abstractmethod

@@ -135,6 +135,18 @@ def test_function_field_errors_leave_nothing(client, server, runtime, fields, me
     assert (count(client, "functions"), package_files(server)) == before
 
 
+def test_image_functions_need_the_kubernetes_orchestrator(client):
+    """As ``openstack function create --image`` sends it, to the local orchestrator."""
+    before = count(client, "functions")
+    code = '{"source": "image", "image": "registry.example/fn:1"}'
+    response = client.post("/v1/functions", data={"code": code})
+    assert assert_error(response, 400) == (
+        "Code source 'image' is not supported by this deployment: image functions need "
+        "the Kubernetes orchestrator."
+    )
+    assert count(client, "functions") == before
+
+
 def test_function_without_a_package_part_is_refused(client, runtime):
     response = client.post(
         "/v1/functions",

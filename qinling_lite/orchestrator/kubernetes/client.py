@@ -1,6 +1,7 @@
 """Connection to the Kubernetes API: a kubeconfig file or the pod's in-cluster account."""
 
 import dataclasses
+import json
 
 from kubernetes import client, config
 
@@ -39,5 +40,11 @@ def connect(opts):
 
 
 def error(action, exc):
-    """OrchestratorError for an ApiException raised while doing ``action``."""
-    return exceptions.OrchestratorError(f"{action} failed: HTTP {exc.status} {exc.reason}")
+    """OrchestratorError for an ApiException raised while doing ``action``, with the
+    message of the API server's Status, if any (e.g. why admission refused a pod)."""
+    try:
+        detail = json.loads(exc.body).get("message")
+    except (TypeError, ValueError, AttributeError):
+        detail = None
+    suffix = f": {detail}" if detail else ""
+    return exceptions.OrchestratorError(f"{action} failed: HTTP {exc.status} {exc.reason}{suffix}")

@@ -1,10 +1,15 @@
 """The Kubernetes objects of the orchestrator, as client models."""
 
+import re
+
 from kubernetes import client
 
 RUNTIME_LABEL = "qinling-lite/runtime"
 FUNCTION_LABEL = "qinling-lite/function"
 VERSION_LABEL = "qinling-lite/version"
+# Pods of image functions: the function id, and the execution the pod runs.
+IMAGE_FUNCTION_LABEL = "qinling-lite/image-function"
+EXECUTION_LABEL = "qinling-lite/execution"
 ENGINE_ANNOTATION = "qinling-lite/engine"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "qinling-lite"}
 
@@ -14,8 +19,14 @@ WORK_DIR = "/var/lib/qinling-lite/work"
 # Memory of the runtime server itself, on top of what one execution may use.
 SERVER_MEMORY = 64 * 1024 * 1024
 SCRATCH_SIZE = "64Mi"
+_TMP_MOUNT = client.V1VolumeMount(name="tmp", mount_path="/tmp")  # noqa: S108
 IDLE_TIMEOUT = 10  # seconds the runtime server keeps an idle connection open
 NETWORK_POLICY = "qinling-lite-workers"
+IMAGE_NETWORK_POLICY = "qinling-lite-image-functions"
+IMAGE_CONTAINER = "function"
+# Seconds Kubernetes lets an image function's pod live beyond its start and run time
+# before killing it: only for pods whose engine is gone, the engine deletes it earlier.
+IMAGE_DEADLINE_MARGIN = 30
 KUBE_DNS = ("kube-system", {"k8s-app": "kube-dns"})
 
 
@@ -33,9 +44,9 @@ def namespace(name):
     )
 
 
-def resources(cpu, memory_size):
-    """Container requests and limits for ``cpu`` millicpu and ``memory_size`` bytes."""
-    amounts = {"cpu": f"{cpu}m", "memory": str(memory_size + SERVER_MEMORY)}
+def resources(cpu, memory):
+    """Container requests equal to limits (Guaranteed QoS): ``cpu`` millicpu, ``memory`` bytes."""
+    amounts = {"cpu": f"{cpu}m", "memory": str(memory)}
     return client.V1ResourceRequirements(requests=amounts, limits=dict(amounts))
 
 
@@ -57,7 +68,9 @@ def pool_deployment(runtime_id, image, conf):
     )
     template = client.V1PodTemplateSpec(
         metadata=client.V1ObjectMeta(labels=labels),
-        spec=_worker_pod_spec(image, opts, resources(limits.max_cpu, limits.max_memory)),
+        spec=_worker_pod_spec(
+            image, opts, resources(limits.max_cpu, limits.max_memory + SERVER_MEMORY)
+        ),
     )
     return client.V1Deployment(
         api_version="apps/v1",
@@ -89,16 +102,8 @@ def _worker_pod_spec(image, opts, container_resources):
             period_seconds=2,
             timeout_seconds=1,
         ),
-        security_context=client.V1SecurityContext(
-            allow_privilege_escalation=False,
-            read_only_root_filesystem=True,
-            run_as_non_root=True,
-            capabilities=client.V1Capabilities(drop=["ALL"]),
-        ),
-        volume_mounts=[
-            client.V1VolumeMount(name="work", mount_path=WORK_DIR),
-            client.V1VolumeMount(name="tmp", mount_path="/tmp"),  # noqa: S108
-        ],
+        security_context=_container_security(),
+        volume_mounts=[client.V1VolumeMount(name="work", mount_path=WORK_DIR), _TMP_MOUNT],
     )
     return client.V1PodSpec(
         containers=[container],
@@ -109,18 +114,96 @@ def _worker_pod_spec(image, opts, container_resources):
             run_as_non_root=True,
             seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"),
         ),
-        volumes=[
-            client.V1Volume(name="work", empty_dir=client.V1EmptyDirVolumeSource()),
-            client.V1Volume(
-                name="tmp", empty_dir=client.V1EmptyDirVolumeSource(size_limit=SCRATCH_SIZE)
+        volumes=[client.V1Volume(name="work", empty_dir=client.V1EmptyDirVolumeSource()), _tmp()],
+    )
+
+
+def _tmp():
+    """The scratch volume mounted at /tmp (the root file system is read-only)."""
+    return client.V1Volume(
+        name="tmp", empty_dir=client.V1EmptyDirVolumeSource(size_limit=SCRATCH_SIZE)
+    )
+
+
+def _container_security():
+    """No privilege escalation, no capabilities, a read-only root file system, not root."""
+    return client.V1SecurityContext(
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        run_as_non_root=True,
+        capabilities=client.V1Capabilities(drop=["ALL"]),
+    )
+
+
+def image_pod_name(spec):
+    """``image-<execution id>-<attempt>``: one pod per attempt, a DNS-1123 name of at
+    most 63 characters."""
+    execution = re.sub(r"[^a-z0-9-]", "-", spec.execution_id.lower())[:48]
+    return f"image-{execution}-{spec.attempt}"
+
+
+def image_deadline(spec, opts):
+    """``activeDeadlineSeconds`` of an image function's pod: its start and run time."""
+    return opts.image_start_timeout + spec.timeout + IMAGE_DEADLINE_MARGIN
+
+
+def image_pod(spec, args, opts, engine):
+    """The pod running one execution of an image function (a ``base.ImageSpec``) once.
+
+    ``args`` replace the image's CMD (its ENTRYPOINT stays). Requests equal limits: the
+    function's cpu and memory. The container runs as ``image_function_uid`` with no
+    privileges and a read-only image (scratch space in /tmp), and no service account
+    token. Kubernetes kills it at its deadline even if its engine is gone.
+    """
+    labels = {
+        **MANAGED_BY,
+        IMAGE_FUNCTION_LABEL: spec.function_id,
+        EXECUTION_LABEL: spec.execution_id,
+    }
+    container = client.V1Container(
+        name=IMAGE_CONTAINER,
+        image=spec.image,
+        image_pull_policy=opts.image_pull_policy,
+        args=list(args),
+        resources=resources(spec.cpu, spec.memory_size),
+        security_context=_container_security(),
+        volume_mounts=[_TMP_MOUNT],
+    )
+    uid = opts.image_function_uid
+    return client.V1Pod(
+        api_version="v1",
+        kind="Pod",
+        metadata=client.V1ObjectMeta(
+            name=image_pod_name(spec),
+            labels=labels,
+            annotations={ENGINE_ANNOTATION: engine},
+        ),
+        spec=client.V1PodSpec(
+            containers=[container],
+            restart_policy="Never",
+            active_deadline_seconds=image_deadline(spec, opts),
+            automount_service_account_token=False,
+            enable_service_links=False,
+            termination_grace_period_seconds=1,
+            security_context=client.V1PodSecurityContext(
+                run_as_non_root=True,
+                run_as_user=uid,
+                run_as_group=uid,
+                seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"),
             ),
-        ],
+            volumes=[_tmp()],
+        ),
     )
 
 
 def image_patch(image):
     """Strategic merge patch setting the image of the worker container."""
     return {"spec": {"template": {"spec": {"containers": [{"name": CONTAINER, "image": image}]}}}}
+
+
+def network_policies(opts):
+    """The NetworkPolicies of the workers' namespace."""
+    return [network_policy(opts), image_network_policy(opts)]
 
 
 def network_policy(opts):
@@ -140,6 +223,17 @@ def network_policy(opts):
     if engines:
         port = client.V1NetworkPolicyPort(protocol="TCP", port=opts.worker_port)
         ingress.append(client.V1NetworkPolicyIngressRule(_from=engines, ports=[port]))
+    return _network_policy(NETWORK_POLICY, RUNTIME_LABEL, ingress, _egress(opts))
+
+
+def image_network_policy(opts):
+    """Pods of image functions: no ingress at all (nothing connects to them), egress as
+    for worker pods."""
+    return _network_policy(IMAGE_NETWORK_POLICY, IMAGE_FUNCTION_LABEL, [], _egress(opts))
+
+
+def _egress(opts):
+    """Egress rules: the allowed CIDRs, and the cluster DNS when allowed."""
     egress = []
     if opts.egress_cidrs:
         egress.append(
@@ -168,15 +262,18 @@ def network_policy(opts):
                 ],
             )
         )
+    return egress
+
+
+def _network_policy(name, label, ingress, egress):
+    """A policy for the pods carrying ``label``, allowing only ``ingress`` and ``egress``."""
     return client.V1NetworkPolicy(
         api_version="networking.k8s.io/v1",
         kind="NetworkPolicy",
-        metadata=client.V1ObjectMeta(name=NETWORK_POLICY, labels=dict(MANAGED_BY)),
+        metadata=client.V1ObjectMeta(name=name, labels=dict(MANAGED_BY)),
         spec=client.V1NetworkPolicySpec(
             pod_selector=client.V1LabelSelector(
-                match_expressions=[
-                    client.V1LabelSelectorRequirement(key=RUNTIME_LABEL, operator="Exists")
-                ]
+                match_expressions=[client.V1LabelSelectorRequirement(key=label, operator="Exists")]
             ),
             policy_types=["Ingress", "Egress"],
             ingress=ingress,

@@ -10,6 +10,8 @@ deleted when released, broken or idle for too long.
 Each engine uses only the pods it took (the runtime server runs one execution at a time),
 remembers them in memory and marks them with its name; after a restart, ``expire_idle``
 deletes the pods it can no longer use. The bindings' condition variable guards all state.
+
+Image functions have no pool: each execution runs in a pod of its own (``image_pods``).
 """
 
 import time
@@ -19,7 +21,7 @@ from oslo_log import log as logging
 from qinling_lite import exceptions
 from qinling_lite.orchestrator import base, bindings
 from qinling_lite.orchestrator.kubernetes import client as k8s_client
-from qinling_lite.orchestrator.kubernetes import manifests, pods, pool
+from qinling_lite.orchestrator.kubernetes import image_pods, manifests, pods, pool
 
 LOG = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class KubernetesOrchestrator(base.Orchestrator):
         self._apis = k8s_client.connect(opts)
         self._pools = pool.Pools(self._apis, conf)
         self._pods = pods.Pods(self._apis.core, opts.namespace)
+        self._images = image_pods.ImagePods(self._apis.core, self._pods, opts, self._engine)
         self._bindings = bindings.Bindings(
             opts,
             prepare=self._prepare,
@@ -49,9 +52,7 @@ class KubernetesOrchestrator(base.Orchestrator):
     # --- pools -------------------------------------------------------------------
 
     def create_pool(self, runtime_id, image):
-        if not self._namespace_ready:
-            self._pools.prepare_namespace()
-            self._namespace_ready = True
+        self._prepare_namespace()
         self._pools.create(runtime_id, image)
         LOG.info("Runtime %s has a pool of %d %s pods.", runtime_id, self._opts.replicas, image)
 
@@ -100,8 +101,17 @@ class KubernetesOrchestrator(base.Orchestrator):
         bound = self._pods.bound(pods.function_selector(function_id, version))
         return [pod.metadata.name for pod in bound]
 
+    def run_image(self, spec, args):
+        """Run the execution in a pod of its own, deleted when it ends."""
+        with self._cond:
+            if self._stopped:
+                raise exceptions.OrchestratorError("The Kubernetes orchestrator is stopped.")
+        self._prepare_namespace()
+        return self._images.run(spec, args)
+
     def expire_idle(self, max_idle):
-        """Delete pods idle longer than ``max_idle``, and this engine's orphaned pods."""
+        """Delete pods idle longer than ``max_idle``, this engine's orphaned pods, and the
+        pods of image functions left over by a stopped or crashed engine."""
         self._bindings.expire_idle(max_idle)
         for pod in self._pods.bound(manifests.FUNCTION_LABEL):
             annotations = pod.metadata.annotations or {}
@@ -112,6 +122,7 @@ class KubernetesOrchestrator(base.Orchestrator):
             if orphan:
                 LOG.info("Deleting pod %s, left over by an earlier run.", pod.metadata.name)
                 self._pods.delete(pod.metadata.name)
+        self._images.expire()
 
     def stop(self):
         """Delete every pod this engine holds and close the API connection."""
@@ -124,9 +135,16 @@ class KubernetesOrchestrator(base.Orchestrator):
             self._cond.notify_all()
         self._close(unused)
         self._delete_pods(held)
+        self._images.stop()
         self._apis.close()
 
     # --- internals -------------------------------------------------------------------
+
+    def _prepare_namespace(self):
+        """Create the namespace and its NetworkPolicies once per engine run."""
+        if not self._namespace_ready:
+            self._pools.prepare_namespace()
+            self._namespace_ready = True
 
     def _prepare(self, spec):
         """Refuse when stopped. Lock held."""

@@ -1,4 +1,4 @@
-"""Worker pods: finding free ones, taking one for a function, deleting them."""
+"""Pods: finding free worker pods, taking one for a function, listing, deleting them."""
 
 import random
 
@@ -75,6 +75,10 @@ class Pods:
             if manifests.FUNCTION_LABEL in (pod.metadata.labels or {})
             and not pod.metadata.deletion_timestamp
         ]
+
+    def image_pods(self):
+        """Pods of image functions, of every engine."""
+        return self._list(manifests.IMAGE_FUNCTION_LABEL)
 
     def take(self, pod, spec, engine):
         """Relabel a pool pod for ``spec``; the patched pod, or None if someone was faster.

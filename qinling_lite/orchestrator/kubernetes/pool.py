@@ -1,4 +1,4 @@
-"""Runtime pools as Deployments, with the namespace and NetworkPolicy they live under."""
+"""Runtime pools as Deployments, with the namespace and NetworkPolicies they live under."""
 
 import time
 
@@ -22,21 +22,22 @@ class Pools:
         self._namespace = conf.kubernetes.namespace
 
     def prepare_namespace(self):
-        """Create the namespace if missing and apply the NetworkPolicy (when managed)."""
+        """Create the namespace if missing and apply the NetworkPolicies (when managed)."""
         try:
             self._apis.core.read_namespace(self._namespace)
         except ApiException as exc:
             if exc.status != 404:
                 raise k8s_client.error(f"Reading namespace {self._namespace}", exc) from None
             _create(self._apis.core.create_namespace, manifests.namespace(self._namespace))
-        if self._opts.network_policy:
-            policy = manifests.network_policy(self._opts)
-            networking = self._apis.networking
+        if not self._opts.network_policy:
+            return
+        networking = self._apis.networking
+        for policy in manifests.network_policies(self._opts):
             if not _create(networking.create_namespaced_network_policy, self._namespace, policy):
                 _call(
-                    f"Replacing NetworkPolicy {manifests.NETWORK_POLICY}",
+                    f"Replacing NetworkPolicy {policy.metadata.name}",
                     networking.replace_namespaced_network_policy,
-                    manifests.NETWORK_POLICY,
+                    policy.metadata.name,
                     self._namespace,
                     policy,
                 )

@@ -147,6 +147,13 @@ class LocalOrchestrator(base.Orchestrator):
     def list_workers(self, function_id, version=0):
         return self._bindings.names(function_id, version)
 
+    def run_image(self, spec, args):
+        """Refused: local workers are processes, with no container engine to run images."""
+        raise exceptions.OrchestratorError(
+            "Image functions need the Kubernetes orchestrator ([engine] orchestrator = "
+            "kubernetes); this engine runs functions as local processes."
+        )
+
     def expire_idle(self, max_idle):
         self._bindings.expire_idle(max_idle)
 

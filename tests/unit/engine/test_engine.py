@@ -1,4 +1,9 @@
-"""The engine over a real database, package store and local orchestrator."""
+"""The engine over a real database and package store, on each orchestrator.
+
+The tests that run executions run on the local orchestrator and on the Kubernetes one
+(the fake cluster of ``tests/unit/conftest.py``, whose pods run real runtime servers):
+both are held to one contract.
+"""
 
 import io
 import threading
@@ -7,12 +12,13 @@ import zipfile
 
 import pytest
 
-from qinling_lite import config, rpc, status, storage
+from qinling_lite import config, exceptions, function_input, rpc, status, storage
 from qinling_lite.db import api as db_api
 from qinling_lite.db import migration
 from qinling_lite.engine import executions, manager, periodic
 from qinling_lite.engine import service as engine_service
 from tests import db_backends
+from tests.unit.orchestrator.kubernetes import harness
 
 CONF = config.CONF
 HELLO = (
@@ -22,15 +28,26 @@ HELLO = (
 )
 
 
-@pytest.fixture
-def conf(tmp_path):
+@pytest.fixture(params=["local", "kubernetes"])
+def conf(request, tmp_path):
+    """CONF for an engine on the orchestrator named by the parameter, with pools of one
+    pre-warmed worker."""
+    if request.param == "kubernetes":
+        request.getfixturevalue("kubernetes_conf")
+        request.getfixturevalue("cluster").launcher = request.getfixturevalue("launcher")
     CONF([], project="qinling-lite")
     CONF.set_override("state_path", str(tmp_path))
     CONF.set_override("pool_size", 1, group="local_orchestrator")
+    CONF.set_override("replicas", 1, group="kubernetes")
     yield CONF
     CONF.clear_override("state_path")
     CONF.clear_override("pool_size", group="local_orchestrator")
+    CONF.clear_override("replicas", group="kubernetes")
     CONF.clear_override("python", group="local_orchestrator")
+
+
+local_only = pytest.mark.parametrize("conf", ["local"], indirect=True)
+kubernetes_only = pytest.mark.parametrize("conf", ["kubernetes"], indirect=True)
 
 
 @pytest.fixture
@@ -71,6 +88,18 @@ def _function(conf, source=HELLO, runtime_status=status.AVAILABLE):
     )
 
 
+def _image_function(image, timeout=5):
+    return db_api.create_function(
+        {
+            "project_id": "p1",
+            "code": {"source": "image", "image": image},
+            "cpu": 100,
+            "memory_size": 32 * 1024 * 1024,
+            "timeout": timeout,
+        }
+    )
+
+
 def _pending(function, **values):
     return db_api.create_execution(
         {"function_id": function.id, "project_id": function.project_id, **values}
@@ -84,6 +113,7 @@ def test_create_runtime_makes_it_available(engine):
     assert engine.manager.get_runtime_pool(None, runtime.id) == {"total": 1, "available": 1}
 
 
+@local_only
 def test_a_runtime_whose_workers_cannot_start_is_in_error_with_a_reason(conf, database):
     conf.set_override("python", "/nonexistent/python3", group="local_orchestrator")
     service = engine_service.EngineService(conf)
@@ -145,6 +175,7 @@ def test_an_execution_of_a_deleted_function_ends_in_error(engine, conf):
 
 def test_a_missing_package_ends_in_error(engine, conf):
     runtime, function = _function(conf)
+    engine.manager.start_pool(runtime)
     storage.load(conf).delete_all(function.project_id, function.id)
     outcome = engine.manager.create_execution(None, _pending(function).id)
     assert outcome["status"] == status.ERROR
@@ -153,6 +184,7 @@ def test_a_missing_package_ends_in_error(engine, conf):
 
 def test_runner_failure_of_the_function_is_failed_not_error(engine, conf):
     runtime, function = _function(conf, source="def main(**kwargs):\n    raise KeyError('k')\n")
+    engine.manager.start_pool(runtime)
     runner = executions.ExecutionRunner(
         engine.orchestrator, storage.load(conf), worker_wait=5, engine_id="e-2", lease=30
     )
@@ -163,10 +195,60 @@ def test_runner_failure_of_the_function_is_failed_not_error(engine, conf):
 
 def test_release_function_drops_its_warm_workers(engine, conf):
     runtime, function = _function(conf)
+    engine.manager.start_pool(runtime)
     engine.manager.create_execution(None, _pending(function).id)
     assert engine.orchestrator.list_workers(function.id, 0)
     engine.manager.release_function(None, function.id)
     assert engine.orchestrator.list_workers(function.id, 0) == []
+
+
+@kubernetes_only
+def test_an_image_function_runs_once_per_execution_with_its_input_as_arguments(engine, cluster):
+    echo = _image_function(harness.ECHO)
+    for raw, args in [("a 'b c'", '["a", "b c"]'), ('{"name": "x"}', '["{\\"name\\": \\"x\\"}"]')]:
+        execution = _pending(echo, input=function_input.parse(raw))
+        outcome = engine.manager.create_execution(None, execution.id)
+        assert outcome["status"] == status.SUCCESS
+        assert outcome["result"]["output"] is None
+        assert db_api.get_execution(execution.id).logs == f"args: {args}\n"
+    assert db_api.get_function(echo.id).count == 2
+
+    failing = _pending(_image_function(harness.EXIT), input={"__function_input": "7"})
+    outcome = engine.manager.create_execution(None, failing.id)
+    assert (outcome["status"], outcome["result"]["output"]) == (status.FAILED, "Exit code 7.")
+
+    slow = _pending(_image_function(harness.SLEEP, timeout=1), input={"__function_input": "30"})
+    outcome = engine.manager.create_execution(None, slow.id)
+    assert outcome["status"] == status.FAILED
+    assert outcome["result"] == {"duration": 1, "output": "Function execution timeout."}
+
+    missing = _pending(_image_function("registry.example/qinling-test/missing:1"))
+    outcome = engine.manager.create_execution(None, missing.id)
+    assert outcome["status"] == status.ERROR
+    assert "ErrImagePull" in outcome["result"]["output"]
+    assert cluster.pods() == []
+
+
+def test_an_image_function_input_that_is_no_argument_list_ends_in_error(engine):
+    execution = _pending(_image_function(harness.ECHO), input={"__function_input": "'open"})
+    outcome = engine.manager.create_execution(None, execution.id)
+    assert outcome["status"] == status.ERROR
+    assert outcome["result"]["output"].startswith("The input is not a valid argument list")
+
+
+@local_only
+def test_the_local_orchestrator_refuses_image_functions(engine):
+    outcome = engine.manager.create_execution(None, _pending(_image_function(harness.ECHO)).id)
+    assert outcome["status"] == status.ERROR
+    assert "need the Kubernetes orchestrator" in outcome["result"]["output"]
+
+
+def test_image_functions_have_no_workers_to_scale(engine):
+    function = _image_function(harness.ECHO)
+    with pytest.raises(exceptions.NotAllowed, match="runs an image"):
+        engine.manager.scale_up_function(None, function.id, 0, 1)
+    engine.manager.release_function(None, function.id)
+    assert engine.manager.get_function_workers(None, function.id, 0) == []
 
 
 def test_delete_runtime_removes_pool_and_row(engine):

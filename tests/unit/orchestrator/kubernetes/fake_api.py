@@ -10,6 +10,10 @@ schema validation.
 
 With a ``launcher``, each pod runs a real runtime server process on 127.0.0.1 with the
 pod's container args, and the pod reports the process's port as its container port.
+
+Pods created directly (``POST .../pods``) are admitted as the "restricted" Pod Security
+Standard of their namespace requires, then run by the fake kubelet (``fake_kubelet``);
+``GET .../pods/<name>/log`` serves their log.
 """
 
 import copy
@@ -22,11 +26,12 @@ import threading
 import time
 import urllib.parse
 
-TIMESTAMP = "2026-01-01T00:00:00Z"
+from tests.unit.orchestrator.kubernetes import fake_kubelet
+
 MERGE_TYPES = {"application/strategic-merge-patch+json", "application/merge-patch+json"}
 PATH = re.compile(
     r"^/(?:api/v1|apis/(?P<group>[\w.]+/v1))/namespaces"
-    r"(?:/(?P<namespace>[^/]+)(?:/(?P<resource>\w+)(?:/(?P<name>[^/]+))?)?)?$"
+    r"(?:/(?P<namespace>[^/]+)(?:/(?P<resource>\w+)(?:/(?P<name>[^/]+)(?P<log>/log)?)?)?)?$"
 )
 RESOURCES = {
     (None, None): "namespaces",
@@ -95,8 +100,9 @@ def _named_list(value):
 class FakeCluster:
     """The state of the fake API server and its controller."""
 
-    def __init__(self, launcher=None, ready_delay=0.0):
+    def __init__(self, launcher=None, ready_delay=0.0, images=()):
         self.launcher = launcher
+        self.kubelet = fake_kubelet.Kubelet(dict(images))
         self.ready_delay = ready_delay
         self.bad_images = set()
         self.on_pod_patch = None  # called with (cluster, pod) before a pod patch applies
@@ -131,6 +137,9 @@ class FakeCluster:
                 deployment["status"] = self._deployment_status(deployment, current)
             now = time.monotonic()
             for key, pod in pods.items():
+                if self.kubelet.owns(key):
+                    self.kubelet.sync(key, pod)
+                    continue
                 image = pod["spec"]["containers"][0]["image"]
                 ready = now - self._born[key] >= self.ready_delay and image not in self.bad_images
                 pod["status"]["conditions"][0]["status"] = str(ready)
@@ -162,7 +171,7 @@ class FakeCluster:
                 "name": name,
                 "namespace": namespace,
                 "uid": f"uid-{name}",
-                "creationTimestamp": TIMESTAMP,
+                "creationTimestamp": fake_kubelet.now(),
                 "resourceVersion": str(next(self._versions)),
             },
             "spec": copy.deepcopy(template["spec"]),
@@ -184,9 +193,15 @@ class FakeCluster:
         with self.lock:
             pod = self.store["pods"].pop(key, None)
             self._born.pop(key, None)
+            self.kubelet.remove(key)
         if pod and self.launcher:
             self.launcher.stop(key[1])
         return pod
+
+    def close(self):
+        """Kill what the kubelet runs."""
+        with self.lock:
+            self.kubelet.close()
 
     def pods(self, namespace="qinling-lite", selector=""):
         with self.lock:
@@ -206,7 +221,7 @@ class FakeCluster:
         found = PATH.match(parts.path)
         if not found:
             raise ApiError(404, "NotFound", f"no route {parts.path}")
-        group, namespace, resource, name = found.groups()
+        group, namespace, resource, name, log = found.groups()
         kind = RESOURCES.get((group, resource))
         if kind is None:
             raise ApiError(404, "NotFound", f"no resource {parts.path}")
@@ -239,6 +254,8 @@ class FakeCluster:
             key = (namespace, name)
             if key not in objects:
                 raise ApiError(404, "NotFound", f"{kind} {name} not found")
+            if log:
+                return 200, self._log(kind, key, method, query)
             if method == "GET":
                 return 200, copy.deepcopy(objects[key])
             if method == "DELETE":
@@ -256,7 +273,37 @@ class FakeCluster:
         key = (namespace, body["metadata"]["name"])
         if key in objects:
             raise ApiError(409, "AlreadyExists", f"{kind} {key[1]} already exists")
+        if kind == "pods":
+            self._admit(namespace, body)
+            body = {**body, "status": {}}
+            self.kubelet.admit(key, body)
         return self._store(kind, objects, key, body, None)
+
+    def _admit(self, namespace, pod):
+        """Pod Security admission: 403 for a pod the namespace's standard refuses."""
+        metadata = self.store["namespaces"].get(("", namespace), {}).get("metadata", {})
+        if metadata.get("labels", {}).get("pod-security.kubernetes.io/enforce") != "restricted":
+            return
+        violations = restricted_violations(pod["spec"])
+        if violations:
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'pods "{pod["metadata"]["name"]}" is forbidden: violates PodSecurity '
+                f'"restricted:latest": {", ".join(violations)}',
+            )
+
+    def _log(self, kind, key, method, query):
+        if kind != "pods" or method != "GET":
+            raise ApiError(405, "MethodNotAllowed", f"{method} log of {kind}")
+        container = query.get("container")
+        if container not in (None, self.store["pods"][key]["spec"]["containers"][0]["name"]):
+            raise ApiError(400, "BadRequest", f"container {container} is not valid")
+        limit = query.get("limitBytes")
+        text = self.kubelet.log(key, int(limit) if limit else None)
+        if text is None:
+            raise ApiError(400, "BadRequest", f'container in pod "{key[1]}" is waiting to start')
+        return text
 
     def _store(self, kind, objects, key, body, old):
         obj = copy.deepcopy(body)
@@ -264,7 +311,8 @@ class FakeCluster:
         metadata.update(
             namespace=key[0] or None,
             uid=(old or obj)["metadata"].get("uid") or f"uid-{key[1]}",
-            creationTimestamp=TIMESTAMP,
+            creationTimestamp=(old or {}).get("metadata", {}).get("creationTimestamp")
+            or fake_kubelet.now(),
             resourceVersion=str(next(self._versions)),
         )
         if not key[0]:
@@ -310,6 +358,31 @@ class FakeCluster:
         return deleted
 
 
+def restricted_violations(spec):
+    """What the "restricted" Pod Security Standard refuses in a pod spec (the checks that
+    apply to the fields the orchestrator may set)."""
+    found = []
+    pod = spec.get("securityContext") or {}
+    if spec.get("hostNetwork") or spec.get("hostPID") or spec.get("hostIPC"):
+        found.append("host namespaces")
+    if any("hostPath" in volume for volume in spec.get("volumes") or []):
+        found.append("restricted volume types")
+    for container in spec["containers"]:
+        context = {**pod, **(container.get("securityContext") or {})}
+        name = container["name"]
+        if context.get("privileged"):
+            found.append(f'privileged (container "{name}")')
+        if context.get("allowPrivilegeEscalation") is not False:
+            found.append(f'allowPrivilegeEscalation != false (container "{name}")')
+        if "ALL" not in (context.get("capabilities") or {}).get("drop", []):
+            found.append(f'unrestricted capabilities (container "{name}")')
+        if context.get("runAsNonRoot") is not True or context.get("runAsUser") == 0:
+            found.append(f'runAsNonRoot != true (container "{name}")')
+        if (context.get("seccompProfile") or {}).get("type") not in ("RuntimeDefault", "Localhost"):
+            found.append(f'seccompProfile (container "{name}")')
+    return found
+
+
 def _template_hash(template):
     return hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
 
@@ -342,9 +415,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             )
         except ApiError as exc:
             status, answer = exc.code, _status("Failure", exc.code, exc.reason, exc.message)
-        data = json.dumps(answer).encode()
+        if isinstance(answer, str):  # a log
+            data, content_type = answer.encode(), "text/plain"
+        else:
+            data, content_type = json.dumps(answer).encode(), "application/json"
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -360,7 +436,9 @@ class FakeApiServer(http.server.ThreadingHTTPServer):
     def __init__(self, cluster):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.cluster = cluster
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     @property

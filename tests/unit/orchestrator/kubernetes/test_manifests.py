@@ -8,9 +8,11 @@ import yaml
 from kubernetes import client
 
 from qinling_lite import config
+from qinling_lite.orchestrator import base
 from qinling_lite.orchestrator.kubernetes import manifests
 from qinling_lite.runtime import server
-from tests.unit.orchestrator.kubernetes.conftest import validate
+from tests.unit.orchestrator.kubernetes import fake_api
+from tests.unit.orchestrator.kubernetes.harness import validate
 
 CONF = config.CONF
 ROOT = pathlib.Path(__file__).parents[4]
@@ -57,6 +59,76 @@ def test_pool_deployment(opts):
     # The args are the runtime server's own command line.
     args = server._parse_args(container["args"])
     assert (args.host, args.port, args.workdir) == ("0.0.0.0", 8080, manifests.WORK_DIR)
+
+
+def image_spec(execution_id="e1", attempt=1):
+    return base.ImageSpec(
+        execution_id=execution_id,
+        attempt=attempt,
+        function_id="f-1",
+        project_id="p1",
+        image="registry.example/fn:1",
+        cpu=200,
+        memory_size=64 * MIB,
+        timeout=7,
+    )
+
+
+def test_image_pod(opts, override):
+    override("kubernetes", image_start_timeout=60, image_function_uid=4242)
+    # A long id, not a UUID: the name stays a DNS-1123 label.
+    spec = image_spec(execution_id="0F" * 30, attempt=2)
+    pod = serialize(manifests.image_pod(spec, ["a", "b c"], opts, "engine-1"))
+    validate("pods", pod)
+    name = pod["metadata"]["name"]
+    assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name) and len(name) <= 63
+    assert name.endswith("-2")
+    assert pod["metadata"]["labels"]["qinling-lite/image-function"] == "f-1"
+    pod_spec = pod["spec"]
+    assert pod_spec["restartPolicy"] == "Never"
+    assert pod_spec["activeDeadlineSeconds"] == 60 + 7 + manifests.IMAGE_DEADLINE_MARGIN
+    assert pod_spec["automountServiceAccountToken"] is False
+    assert pod_spec["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 4242,
+        "runAsGroup": 4242,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    (container,) = pod_spec["containers"]
+    assert container["args"] == ["a", "b c"]
+    assert "command" not in container  # the image's ENTRYPOINT runs
+    assert container["imagePullPolicy"] == "IfNotPresent"
+    amounts = {"cpu": "200m", "memory": str(64 * MIB)}
+    assert container["resources"] == {"requests": amounts, "limits": amounts}
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+    }
+
+
+def test_pods_meet_the_restricted_pod_security_standard(opts):
+    pool = serialize(manifests.pool_deployment("rt", "python:3", CONF))["spec"]["template"]
+    image = serialize(manifests.image_pod(image_spec(), [], opts, "engine-1"))
+    assert fake_api.restricted_violations(pool["spec"]) == []
+    assert fake_api.restricted_violations(image["spec"]) == []
+    image["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
+    assert fake_api.restricted_violations(image["spec"]) == [
+        'allowPrivilegeEscalation != false (container "function")'
+    ]
+
+
+def test_image_network_policy_allows_no_ingress(opts, override):
+    override("kubernetes", engine_cidrs=["192.0.2.0/24"], egress_cidrs=["198.51.100.0/24"])
+    worker, image = (serialize(p) for p in manifests.network_policies(opts))
+    validate("networkpolicies", image)
+    assert image["metadata"]["name"] == manifests.IMAGE_NETWORK_POLICY
+    assert image["spec"]["podSelector"] == {
+        "matchExpressions": [{"key": "qinling-lite/image-function", "operator": "Exists"}]
+    }
+    assert image["spec"]["ingress"] == []
+    assert image["spec"]["egress"] == worker["spec"]["egress"]
 
 
 def test_namespace_is_restricted():

@@ -1,0 +1,16 @@
+"""A function's ``code``: where its code comes from, as stored and on the wire.
+
+``{"source": "package", "md5sum": ...}`` (a ZIP in the package store),
+``{"source": "swift", "swift": {...}}`` (not supported) or
+``{"source": "image", "image": ...}`` (a container image run once per execution).
+"""
+
+PACKAGE = "package"
+SWIFT = "swift"
+IMAGE = "image"
+SOURCES = (PACKAGE, SWIFT, IMAGE)
+
+
+def is_image(code):
+    """Whether ``code`` (None for a vanished function) names a container image."""
+    return code is not None and code.get("source") == IMAGE
