@@ -21,9 +21,14 @@ class Apis:
         self.api_client.close()
 
 
-def connect(opts):
-    """Apis for ``[kubernetes] kubeconfig``, or in-cluster when it is unset."""
+def connect(opts, max_connections):
+    """Apis for ``[kubernetes] kubeconfig``, or in-cluster when it is unset, keeping up to
+    ``max_connections`` connections (the client's default, 5 per CPU, is fewer than an
+    engine's execution threads: the rest would reconnect for every call)."""
     configuration = client.Configuration()
+    configuration.connection_pool_maxsize = max(
+        configuration.connection_pool_maxsize, max_connections
+    )
     if opts.kubeconfig:
         config.load_kube_config(
             config_file=opts.kubeconfig, client_configuration=configuration, persist_config=False

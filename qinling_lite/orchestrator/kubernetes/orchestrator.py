@@ -25,6 +25,8 @@ from qinling_lite.orchestrator.kubernetes import image_pods, manifests, pods, po
 
 LOG = logging.getLogger(__name__)
 
+PERIODIC_THREADS = 4
+
 
 class KubernetesOrchestrator(base.Orchestrator):
     """Worker pods in the namespace ``[kubernetes] namespace``."""
@@ -33,7 +35,8 @@ class KubernetesOrchestrator(base.Orchestrator):
         opts = conf.kubernetes
         self._opts = opts
         self._engine = conf.engine.host
-        self._apis = k8s_client.connect(opts)
+        # Every execution thread may be at the API at once, and the periodic tasks too.
+        self._apis = k8s_client.connect(opts, conf.engine.execution_threads + PERIODIC_THREADS)
         self._pools = pool.Pools(self._apis, conf)
         self._pods = pods.Pods(self._apis.core, opts.namespace)
         self._images = image_pods.ImagePods(self._apis.core, self._pods, opts, self._engine)

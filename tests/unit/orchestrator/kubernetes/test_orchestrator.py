@@ -262,3 +262,8 @@ def test_stop_deletes_the_pods_this_engine_holds(orch, cluster):
     assert ("qinling-lite", name) not in cluster.store["pods"]
     with pytest.raises(exceptions.OrchestratorError, match="stopped"):
         run(orch, spec(), hello())
+
+
+def test_connection_pool_fits_every_execution_thread(make_orchestrator, conf):
+    configuration = make_orchestrator()._apis.api_client.configuration
+    assert configuration.connection_pool_maxsize >= conf.engine.execution_threads
