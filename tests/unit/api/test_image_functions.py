@@ -204,3 +204,13 @@ def test_executions_go_to_the_engine(app, engine, function):
     )
     assert response.status_int == 201, response.text
     assert engine.calls == [("create_execution", {"execution_id": response.json["id"]})]
+
+
+@pytest.mark.parametrize("action", ["scale_up", "scale_down"])
+def test_image_functions_have_no_workers_to_scale(app, engine, function, action):
+    body = json.dumps({"count": 1}).encode()
+    path = f"/v1/functions/{function['id']}/{action}"
+    response = call(app, "POST", path, body=body, content_type="application/json")
+    assert response.status_int == 400
+    assert "no workers to scale" in fault(response)
+    assert engine.calls == []

@@ -4,15 +4,25 @@ import pecan
 from pecan import rest
 from wsme import types as wtypes
 
+from qinling_lite import exceptions
 from qinling_lite.api import errors, params, policy, types
 from qinling_lite.db import api as db_api
 
 
-def _target(rule, function_id, version):
-    """The caller's context, allowed ``rule`` on the function (version)."""
+def _target(rule, function_id, version, scaled=False):
+    """The caller's context, allowed ``rule`` on the function (version).
+
+    ``scaled``: the call adds or removes workers, which an image function (no runtime: a
+    pod per execution) does not have.
+    """
     ctx = pecan.request.context
     policy.enforce(ctx, rule)
-    policy.authorize(ctx, rule, db_api.get_execution_target(function_id, ctx.scope, version))
+    target = db_api.get_execution_target(function_id, ctx.scope, version)
+    policy.authorize(ctx, rule, target)
+    if scaled and target.runtime_id is None:
+        raise exceptions.InputError(
+            f"Function {function_id} runs its image once per execution: it has no workers to scale."
+        )
     return ctx
 
 
@@ -23,12 +33,12 @@ def detach(function_id, version):
 
 
 def scale_up(function_id, version, count):
-    ctx = _target("function:scale_up", function_id, version)
+    ctx = _target("function:scale_up", function_id, version, scaled=True)
     pecan.request.engine.scale_up_function(ctx, function_id, version, count)
 
 
 def scale_down(function_id, version, count):
-    ctx = _target("function:scale_down", function_id, version)
+    ctx = _target("function:scale_down", function_id, version, scaled=True)
     pecan.request.engine.scale_down_function(ctx, function_id, version, count)
 
 
