@@ -241,6 +241,19 @@ class TestRPCEngineClient:
         assert received.is_admin is is_admin
         assert received.request_id == ctx.request_id
 
+    def test_the_callers_token_stays_in_the_api(self, rabbit):
+        endpoint, client, _ = rabbit
+        ctx = context.RequestContext(
+            project_id="p-1", user_id="u-1", roles=["member"], auth_token="secret-token",
+            overwrite=False,
+        )  # fmt: skip
+        execution_id = _id()
+        client.create_execution(ctx, execution_id, sync=True, timeout=WAIT)
+        received = endpoint.wait_for(lambda r: r.get("execution_id") == execution_id)["ctxt"]
+        assert (received.user_id, received.roles) == ("u-1", ["member"])
+        assert received.auth_token is None
+        assert ctx.auth_token == "secret-token"  # the API's own context is untouched
+
     def test_async_execution_is_a_cast(self, rabbit):
         endpoint, client, _ = rabbit
         execution_id = _id()
