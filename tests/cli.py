@@ -2,7 +2,7 @@
 
 ``install(directory)`` builds the venv (``python -m venv`` + pip) unless it is already there
 (its ``installed.txt`` lists what was installed, written last); ``Cli`` runs commands against a
-server root URL with auth type ``none`` (no Keystone).
+server root URL with auth type ``none`` (no Keystone), or through Keystone's catalog.
 """
 
 import fcntl
@@ -80,18 +80,21 @@ class CliError(AssertionError):
 
 
 class Cli:
-    """``openstack --os-auth-type none --os-endpoint URL ...`` against a qinling-lite server."""
+    """``openstack --os-auth-type none --os-endpoint URL ...`` against a qinling-lite server,
+    or, given ``auth`` (``--os-*`` arguments), a user's CLI that finds the server in the
+    Keystone catalog (service type ``function-engine``)."""
 
-    def __init__(self, openstack, url, cwd, timeout=60):
+    def __init__(self, openstack, url, cwd, timeout=60, auth=None):
         self.openstack = openstack
         self.url = url
         self.cwd = str(cwd)
         self.timeout = timeout
         self.env = clean_env(TMPDIR=self.cwd)
+        self.auth = auth or ["--os-auth-type", "none", "--os-endpoint", url]
 
     def run(self, *args, rc=0):
         """Run one command; assert its exit status is ``rc`` and return the completed process."""
-        command = [self.openstack, "--os-auth-type", "none", "--os-endpoint", self.url, *args]
+        command = [self.openstack, *self.auth, *args]
         done = subprocess.run(
             command,
             capture_output=True,

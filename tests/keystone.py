@@ -293,6 +293,16 @@ class Keystone:
             "project_domain_id": "default",
         }
 
+    def cli_auth(self, user):
+        """``openstack`` arguments that log in as ``user`` (project-scoped)."""
+        c = self.credentials(user)
+        return [
+            *("--os-auth-type", "password", "--os-identity-api-version", "3"),
+            *("--os-auth-url", c["auth_url"], "--os-username", c["username"]),
+            *("--os-password", c["password"], "--os-project-name", c["project_name"]),
+            *("--os-user-domain-id", "default", "--os-project-domain-id", "default"),
+        ]
+
     def session(self, user):
         from keystoneauth1 import session
         from keystoneauth1.identity import v3

@@ -13,6 +13,7 @@ import time
 import pytest
 import requests
 
+from tests import cli as osc
 from tests import db_backends
 from tests.packages import HELLO_WORLD, make_zip
 
@@ -122,6 +123,21 @@ def server(tmp_path_factory):
     )
     with serving(tmp_path_factory.mktemp("data"), config) as description:
         yield description
+
+
+@pytest.fixture(scope="session")
+def openstack(request, tmp_path_factory):
+    """The ``openstack`` executable; building its venv takes about 40 s the first time."""
+    directory = os.environ.get("QINLING_LITE_OSC_VENV")
+    if not directory:
+        version = f"py{sys.version_info.major}{sys.version_info.minor}"
+        cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
+        if cache is not None:
+            root = cache.mkdir("openstack-cli")
+        else:
+            root = tmp_path_factory.mktemp("openstack-cli")
+        directory = str(root / f"qinlingclient-5.1.1-{version}")
+    return osc.install(directory)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 from keystoneclient.v3 import client as ks_client
 
+from tests import cli as osc
 from tests.functional.conftest import Client, serving, wait_for
 from tests.packages import make_zip
 
@@ -358,3 +359,37 @@ def test_token_webhook_takes_an_aodh_trust_token_and_refuses_others(callers, wor
     )
     assert accepted.status_code == 202, accepted.text
     assert accepted.json()["execution_id"] in executions()
+
+
+@pytest.fixture(scope="module")
+def user_cli(openstack, keystone, secured, tmp_path_factory):
+    """``user_cli(user)``: the openstack CLI of a Keystone user, which finds qinling-lite
+    in the catalog as Qinling's clients expect (service type ``function-engine``)."""
+    kc = ks_client.Client(session=keystone.session("admin"))
+    service = kc.services.create("qinling", type="function-engine")
+    kc.endpoints.create(service, secured["url"], interface="public", region="RegionOne")
+    cwd = tmp_path_factory.mktemp("cli")
+    return lambda user: osc.Cli(openstack, secured["url"], cwd, auth=keystone.cli_auth(user))
+
+
+def test_openstack_cli_through_keystone(user_cli, world, keystone, tmp_path):
+    demo, other = user_cli("demo"), user_cli("other")
+    (source := tmp_path / "hello_world.py").write_text(
+        "def main(name='World', **kwargs):\n    return 'Hello, %s' % name\n"
+    )
+    function = demo.json(
+        "function", "create", "--runtime", world.runtime["id"], "--entry", "hello_world.main",
+        "--file", str(source), "--name", "cli-keystone",
+    )  # fmt: skip
+    assert function["project_id"] == keystone.project_id("demo")
+    run = demo.json(
+        "function", "execution", "create", "--function", function["id"], "--input", "CLI"
+    )
+    assert (run["status"], json.loads(run["result"])["output"]) == ("success", "Hello, CLI")
+    assert function["id"] in demo.value("function", "list", "-c", "id").split()
+
+    assert function["id"] not in other.value("function", "list", "-c", "id").split()
+    _, error = other.error("function", "show", function["id"])
+    assert f"Function not found [id={function['id']}]" in error
+    _, error = demo.error("runtime", "create", "python3")
+    assert "Operation not allowed." in error

@@ -8,9 +8,7 @@ so every check reads what one command prints, and set-up that is not under test 
 import datetime
 import hashlib
 import json
-import os
 import pathlib
-import sys
 import uuid
 import zipfile
 
@@ -64,21 +62,6 @@ def output(execution):
 
 def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture(scope="session")
-def openstack(request, tmp_path_factory):
-    """The ``openstack`` executable; building its venv takes about 40 s the first time."""
-    directory = os.environ.get("QINLING_LITE_OSC_VENV")
-    if not directory:
-        version = f"py{sys.version_info.major}{sys.version_info.minor}"
-        cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
-        if cache is not None:
-            root = cache.mkdir("openstack-cli")
-        else:
-            root = tmp_path_factory.mktemp("openstack-cli")
-        directory = str(root / f"qinlingclient-5.1.1-{version}")
-    return osc.install(directory)
 
 
 @pytest.fixture(scope="session")
