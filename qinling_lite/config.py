@@ -217,14 +217,14 @@ local_opts = [
         ],
         help="How local workers are isolated.",
     ),
-    cfg.BoolOpt(
-        "share_host_network",
-        default=False,
-        help="Give bubblewrap-sandboxed workers the host's network, so that functions can "
-        "call OpenStack APIs through context['os_session']. Workers then reach whatever "
-        "the engine host reaches, services on its loopback included: enable it only where "
-        "those all require credentials. Off, a worker has only a loopback of its own. "
-        "Without a sandbox, workers always have the host's network.",
+    cfg.ListOpt(
+        "egress_endpoints",
+        default=[],
+        help="URLs (scheme://host[:port]) of the OpenStack APIs that bubblewrap-sandboxed "
+        "functions may call through context['os_session'], e.g. Keystone's and Swift's "
+        "endpoints. A sandboxed worker has no network: the engine tunnels these, and "
+        "nothing else, through a proxy on a Unix socket. Workers without a sandbox have "
+        "the host's network.",
     ),
     cfg.StrOpt(
         "python",

@@ -11,6 +11,7 @@ because executions are forked from this process: one execution at a time.
 import argparse
 import contextlib
 import gc
+import http.client
 import http.server
 import importlib
 import io
@@ -21,6 +22,7 @@ import resource
 import select
 import shutil
 import signal
+import socket
 import socketserver
 import sys
 import tempfile
@@ -44,6 +46,10 @@ EXECUTE_FIELDS = {
     "cpu": int,
     "context": dict,
 }
+
+
+# The egress proxy's socket (``--egress-socket``), when the worker has no network.
+EGRESS = {"socket": None}
 
 
 class HTTPError(Exception):
@@ -85,11 +91,13 @@ class OpenStackSession:
     It holds only the token the engine obtained through the function's trust (scoped to
     the owner's project, expiring, revoked with the trust) and the token's service
     catalog. The calls mirror keystoneauth1's Session: ``get(url)``, relative URLs with
-    ``endpoint_filter={"service_type": ...}``, ``raise_exc``, ``get_endpoint``.
+    ``endpoint_filter={"service_type": ...}``, ``raise_exc``, ``get_endpoint``. In a
+    sandbox without a network, calls go through the ``egress`` proxy's Unix socket.
     """
 
-    def __init__(self, auth):
+    def __init__(self, auth, egress=None):
         self._auth = auth
+        self._egress = egress
 
     def get_token(self):
         return self._auth["token"]
@@ -116,9 +124,6 @@ class OpenStackSession:
     def request(self, url, method, **kwargs):
         """``method`` on ``url``; keyword arguments: json, data, headers,
         endpoint_filter, raise_exc (default True), timeout (seconds, default 30)."""
-        import urllib.error
-        import urllib.request
-
         endpoint_filter = kwargs.get("endpoint_filter")
         if endpoint_filter:
             base = self.get_endpoint(**endpoint_filter)
@@ -131,17 +136,28 @@ class OpenStackSession:
         if kwargs.get("json") is not None:
             data = json.dumps(kwargs["json"]).encode()
             headers.setdefault("Content-Type", "application/json")
-        if not url.startswith(("http://", "https://")):
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an HTTP URL: {url}")
-        call = urllib.request.Request(url, data, headers, method=method)  # noqa: S310 (checked)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection = self._connection(parts.scheme, parts.hostname, port, kwargs.get("timeout", 30))
         try:
-            with urllib.request.urlopen(call, timeout=kwargs.get("timeout", 30)) as answer:  # noqa: S310
-                response = OpenStackResponse(answer.status, dict(answer.headers), answer.read())
-        except urllib.error.HTTPError as error:
-            response = OpenStackResponse(error.code, dict(error.headers), error.read())
+            connection.request(method, target, body=data, headers=headers)
+            answer = connection.getresponse()
+            response = OpenStackResponse(answer.status, dict(answer.getheaders()), answer.read())
+        finally:
+            connection.close()
         if response.status_code >= 400 and kwargs.get("raise_exc", True):
             raise OpenStackError(response)
         return response
+
+    def _connection(self, scheme, host, port, timeout):
+        if self._egress is not None:
+            return _TunnelledConnection(self._egress, scheme == "https", host, port, timeout)
+        if scheme == "https":
+            return http.client.HTTPSConnection(host, port, timeout=timeout)
+        return http.client.HTTPConnection(host, port, timeout=timeout)
 
     def get(self, url, **kwargs):
         return self.request(url, "GET", **kwargs)
@@ -160,6 +176,39 @@ class OpenStackSession:
 
     def delete(self, url, **kwargs):
         return self.request(url, "DELETE", **kwargs)
+
+
+class _TunnelledConnection(http.client.HTTPConnection):
+    """HTTP, or HTTPS end to end, through a CONNECT tunnel of the egress proxy."""
+
+    def __init__(self, proxy, tls, host, port, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._proxy = proxy
+        self._tls = tls
+
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self._proxy)
+            sock.sendall(f"CONNECT {self.host}:{self.port} HTTP/1.1\r\n\r\n".encode())
+            head = b""
+            while not head.endswith(b"\r\n\r\n") and len(head) < 8192:
+                byte = sock.recv(1)
+                if not byte:
+                    break
+                head += byte
+            status = head.split(b"\r\n", 1)[0].decode("latin-1")
+            if status.split()[1:2] != ["200"]:
+                raise OSError(f"egress to {self.host}:{self.port} refused: {status or 'closed'}")
+            if self._tls:
+                import ssl
+
+                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
 
 
 class Terminate(BaseException):
@@ -323,7 +372,7 @@ def _call(func, request):
     os_auth = context.pop("os_auth", None)
     kwargs["context"] = {
         **context,
-        "os_session": OpenStackSession(os_auth) if os_auth else None,
+        "os_session": OpenStackSession(os_auth, EGRESS["socket"]) if os_auth else None,
         "execution_id": request["execution_id"],
     }
     try:
@@ -714,6 +763,9 @@ def _parse_args(argv):
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--idle-timeout", type=float, default=2.0)
     parser.add_argument("--max-log-bytes", type=int, default=MIB)
+    parser.add_argument(
+        "--egress-socket", help="Unix socket of the proxy to reach OpenStack APIs through"
+    )
     args = parser.parse_args(argv)
     if (args.host is None) != (args.port is None):
         parser.error("--host and --port go together")
@@ -722,6 +774,7 @@ def _parse_args(argv):
 
 def main(argv=None):
     args = _parse_args(argv)
+    EGRESS["socket"] = args.egress_socket
     os.makedirs(args.workdir, exist_ok=True)
     signal.signal(signal.SIGTERM, _on_sigterm)
     if args.unix_socket:

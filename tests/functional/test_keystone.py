@@ -2,8 +2,8 @@
 
 One ``qinling-lite-serve`` with ``[api] auth_enable = true`` validates tokens against
 the Keystone fixture (``tests.keystone``: users admin, demo and other, each a member of a
-project of its name, and the trustee ``qinling``). Sandboxed workers share the host
-network so that ``context['os_session']`` can reach Keystone.
+project of its name, and the trustee ``qinling``). Sandboxed workers have no network;
+``context['os_session']`` reaches Keystone, and nothing else, through the egress proxy.
 """
 
 import json
@@ -25,7 +25,7 @@ USERS = {"admin": "admin", "owner": "demo", "other": "other"}
 TRUSTEE_PASSWORD = "qinling-secret"
 FUTURE = "2099-01-01T00:00:00"
 
-OS_SESSION_PROBE = """import json, os
+OS_SESSION_PROBE = """import json, os, socket, urllib.parse
 
 def main(context=None, **kwargs):
     session = context["os_session"]
@@ -44,7 +44,20 @@ def main(context=None, **kwargs):
         config_readable = True
     except OSError:
         config_readable = False
+    api = urllib.parse.urlsplit(kwargs["api_url"])
+    try:
+        socket.create_connection((api.hostname, api.port), timeout=2).close()
+        api_reached_directly = True
+    except OSError:
+        api_reached_directly = False
+    try:
+        session.get(kwargs["api_url"] + "/v1/runtimes")
+        api_reached_through_os_session = True
+    except OSError:
+        api_reached_through_os_session = False
     return {
+        "api_reached_directly": api_reached_directly,
+        "api_reached_through_os_session": api_reached_through_os_session,
         "project": project["name"],
         "user_id": session.get_user_id(),
         "password_seen": kwargs["password"] in seen,
@@ -63,7 +76,7 @@ def secured(keystone, tmp_path_factory):
         f"[keystone_authtoken]\n{authtoken}"
         f"[trustee]\nauth_url = {keystone.url}\nusername = qinling\n"
         f"password = {TRUSTEE_PASSWORD}\nuser_domain_id = default\n"
-        "[local_orchestrator]\npool_size = 2\nshare_host_network = true\n"
+        f"[local_orchestrator]\npool_size = 2\negress_endpoints = {keystone.url}\n"
     )
     with serving(tmp_path_factory.mktemp("secured"), config) as description:
         yield description
@@ -284,6 +297,7 @@ def test_webhook_function_gets_an_os_session_as_its_owner(callers, world, keysto
     body = {
         "password": TRUSTEE_PASSWORD,
         "config_file": str(secured["data_dir"] / "qinling-lite.conf"),
+        "api_url": secured["url"],
     }
     answer = requests.post(webhook["webhook_url"], json=body, timeout=10)  # no token at all
     assert answer.status_code == 202, answer.text
@@ -296,6 +310,8 @@ def test_webhook_function_gets_an_os_session_as_its_owner(callers, world, keysto
     assert execution["status"] == "success", execution
     output = json.loads(execution["result"])["output"]
     assert output == {
+        "api_reached_directly": False,  # the sandbox has no network
+        "api_reached_through_os_session": False,  # the proxy tunnels to Keystone only
         "project": "demo",
         "user_id": keystone.user_id("demo"),  # the trust impersonates the owner
         "password_seen": False,

@@ -10,6 +10,7 @@ process is started from one long-lived thread, because the kernel's parent-death
 (``--die-with-parent``, ``PR_SET_PDEATHSIG``) fires when the *thread* that forked exits.
 """
 
+import os
 import shutil
 import threading
 import time
@@ -19,12 +20,13 @@ from oslo_log import log as logging
 
 from qinling_lite import exceptions
 from qinling_lite.orchestrator import base, bindings
-from qinling_lite.orchestrator.local import process, sandbox, workdir
+from qinling_lite.orchestrator.local import egress, process, sandbox, workdir
 
 LOG = logging.getLogger(__name__)
 
 IDLE_TIMEOUT = 10.0  # seconds a runtime server keeps an idle connection open
 POOL_CHECK_INTERVAL = 5.0  # seconds between checks of the pools for dead workers
+EGRESS_SOCKET = "egress.sock"  # the egress proxy's, in the work directory
 
 
 class _Pool:
@@ -53,6 +55,7 @@ class LocalOrchestrator(base.Orchestrator):
         self._start_timeout = opts.worker_start_timeout
         self._workdir = workdir.WorkDir(opts.work_dir)
         self._sandbox = None
+        self._egress = None  # the proxy of opts.egress_endpoints, once a sandbox needs it
         self._bindings = bindings.Bindings(
             bindings.Limits(opts.max_workers_per_function, opts.worker_start_timeout),
             prepare=self._prepare,
@@ -174,13 +177,21 @@ class LocalOrchestrator(base.Orchestrator):
             worker.close()
         self._refiller.join()
         self._spawner.shutdown()
+        if self._egress is not None:
+            self._egress.close()
         self._workdir.close()
 
     # --- internals -------------------------------------------------------------------
 
     def _ensure_sandbox(self):
         if self._sandbox is None:
-            self._sandbox = sandbox.from_conf(self._conf, self._workdir.path)
+            endpoints = self._conf.local_orchestrator.egress_endpoints
+            if endpoints and self._egress is None:
+                path = os.path.join(self._workdir.path, EGRESS_SOCKET)
+                self._egress = egress.EgressProxy(path, endpoints)
+            self._sandbox = sandbox.from_conf(
+                self._conf, self._workdir.path, self._egress and self._egress.path
+            )
             LOG.info("Local workers run in sandbox '%s'.", self._sandbox.kind)
 
     def _prepare(self, spec):

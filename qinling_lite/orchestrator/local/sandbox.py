@@ -29,7 +29,8 @@ _PATH = "/usr/bin:/bin"
 _INSIDE_SERVER = "/qinling/server.py"
 _INSIDE_WORKER = "/worker"
 _TOP_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-_NET_FILES = ("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf")
+_INSIDE_EGRESS = "/qinling/egress.sock"
+_CERTIFICATES = "/etc/ssl/certs"
 _PR_SET_PDEATHSIG = 1
 _INTERPRETER_INFO = (
     "import json, site, sys; "
@@ -47,8 +48,9 @@ def default_python():
 class Sandbox:
     """Starts runtime servers, under bubblewrap (``bwrap`` is its argv prefix) or bare."""
 
-    def __init__(self, python, address_space, bwrap=None):
+    def __init__(self, python, address_space, bwrap=None, egress_socket=None):
         self.kind = "none" if bwrap is None else "bwrap"
+        self._egress_socket = egress_socket
         self._python = os.path.realpath(python)
         self._address_space = address_space
         self._bwrap = bwrap
@@ -69,6 +71,8 @@ class Sandbox:
             *("--workdir", f"{where}/{WORK_NAME}"),
             *("--idle-timeout", str(idle_timeout)),
         ]
+        if self._egress_socket:
+            args += ["--egress-socket", self._egress_socket]
         with open(os.path.join(private_dir, LOG_NAME), "ab") as log:
             return self._popen(args, private_dir, stdout=log, stderr=log)
 
@@ -148,11 +152,9 @@ def _child_setup(address_space, parent):
     return setup
 
 
-def _bwrap_prefix(python, state_path, share_net=False):
-    """bwrap's argv up to the per-worker binds: namespaces, identity, read-only system.
-
-    With ``share_net`` the worker keeps the host's network (and name resolution files).
-    """
+def _bwrap_prefix(python, state_path, egress_socket=None):
+    """bwrap's argv up to the per-worker binds: namespaces, identity, read-only system,
+    and the egress proxy's socket if there is one."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise exceptions.OrchestratorError("Sandbox 'bwrap' needs bubblewrap: no bwrap on PATH.")
@@ -173,11 +175,10 @@ def _bwrap_prefix(python, state_path, share_net=False):
         *("--hostname", "sandbox", "--clearenv", "--setenv", "PATH", _PATH),
         *("--ro-bind", "/usr", "/usr"),
     ]
-    if share_net:
-        args.append("--share-net")
-        for path in _NET_FILES:
-            if os.path.exists(path):
-                args += ["--ro-bind", path, path]
+    if egress_socket:
+        args += ["--bind", egress_socket, _INSIDE_EGRESS]
+        if os.path.isdir(_CERTIFICATES):  # to check the TLS endpoints it reaches
+            args += ["--ro-bind", _CERTIFICATES, _CERTIFICATES]
     visible = ["/usr"]
     for top in _TOP_DIRS:
         if os.path.islink(top):
@@ -204,10 +205,11 @@ def _under(path, roots):
     return any(os.path.commonpath([path, root]) == root for root in roots)
 
 
-def from_conf(conf, work_dir):
+def from_conf(conf, work_dir, egress_socket=None):
     """The working sandbox that ``[local_orchestrator] sandbox`` asks for, probed.
 
     ``auto`` falls back to plain processes, with a warning, when bubblewrap does not work.
+    Bubblewrap workers reach the network only through ``egress_socket``, if given.
     """
     opts = conf.local_orchestrator
     python = opts.python or default_python()
@@ -216,8 +218,9 @@ def from_conf(conf, work_dir):
         raise exceptions.OrchestratorError(f"The runtime server {SERVER} is missing.")
     if opts.sandbox != "none":
         try:
-            prefix = _bwrap_prefix(python, conf.state_path, opts.share_host_network)
-            sandbox = Sandbox(python, address_space, prefix)
+            prefix = _bwrap_prefix(python, conf.state_path, egress_socket)
+            egress = _INSIDE_EGRESS if egress_socket else None
+            sandbox = Sandbox(python, address_space, prefix, egress)
             sandbox.probe(work_dir)
             return sandbox
         except exceptions.OrchestratorError as exc:
