@@ -2,10 +2,11 @@
 
 
 class QinlingLiteError(Exception):
-    """Base error; ``code`` is the HTTP status the API answers with."""
+    """Base error; ``code`` is the HTTP status the API answers with, plus ``headers``."""
 
     code = 500
     message = "An unknown error occurred."
+    headers = None
 
     def __init__(self, message=None):
         self.message = message or self.message

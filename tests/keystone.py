@@ -309,6 +309,24 @@ class Keystone:
 
         return session.Session(auth=v3.Password(**self.credentials(user)))
 
+    def trust_session(self, trustor, trustee):
+        """``(trust id, session)``: a trust from ``trustor`` to ``trustee`` (impersonation,
+        member of the trustor's project), and ``trustee``'s session scoped to it."""
+        from keystoneauth1 import session
+        from keystoneauth1.identity import v3
+        from keystoneclient.v3 import client
+
+        trust = client.Client(session=self.session(trustor)).trusts.create(
+            trustor_user=self.user_id(trustor),
+            trustee_user=self.user_id(trustee),
+            project=self.project_id(USERS[trustor][0]),
+            role_names=["member"],
+            impersonation=True,
+        )
+        login = self.credentials(trustee)
+        del login["project_name"], login["project_domain_id"]
+        return trust.id, session.Session(auth=v3.Password(trust_id=trust.id, **login))
+
     def token(self, user):
         """A fresh project-scoped token for ``user``."""
         return self.session(user).get_token()

@@ -96,7 +96,7 @@ class ErrorHook(pecan.hooks.PecanHook):
 
     def on_error(self, state, e):
         if isinstance(e, exceptions.QinlingLiteError):
-            return errors.response(e.code, e.message, getattr(e, "headers", None))
+            return errors.response(e.code, e.message, e.headers)
         if isinstance(e, webob.exc.HTTPException):
             return None
         LOG.exception("Unexpected error on %s %s", state.request.method, state.request.path)

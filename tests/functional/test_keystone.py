@@ -12,8 +12,6 @@ import uuid
 
 import pytest
 import requests
-from keystoneauth1 import session as ks_session
-from keystoneauth1.identity import v3
 from keystoneclient.v3 import client as ks_client
 
 from tests import cli as osc
@@ -333,17 +331,8 @@ def test_deleting_the_function_deletes_its_trust(callers, world, keystone):
 def trust_scoped_token(keystone):
     """What Aodh sends with a ``trust+http://`` action: a token of the alarm's owner
     (demo) through a trust to Aodh's service user (here: other)."""
-    demo = keystone.session("demo")
-    trust = ks_client.Client(session=demo).trusts.create(
-        trustor_user=demo.get_user_id(),
-        trustee_user=keystone.user_id("other"),
-        project=keystone.project_id("demo"),
-        role_names=["member"],
-        impersonation=True,
-    )
-    other = keystone.credentials("other")
-    del other["project_name"], other["project_domain_id"]
-    return ks_session.Session(auth=v3.Password(trust_id=trust.id, **other)).get_token()
+    _, trusted = keystone.trust_session("demo", "other")
+    return trusted.get_token()
 
 
 def test_token_webhook_takes_an_aodh_trust_token_and_refuses_others(callers, world, keystone):

@@ -8,9 +8,6 @@ import json
 
 import requests
 import webob
-from keystoneauth1 import session
-from keystoneauth1.identity import v3
-from keystoneclient.v3 import client
 from keystonemiddleware import auth_token
 
 
@@ -36,21 +33,11 @@ def test_user_token_validates(keystone):
 
 
 def test_trust_to_service_user(keystone):
-    demo = session.Session(auth=v3.Password(**keystone.credentials("demo")))
-    trust = client.Client(session=demo).trusts.create(
-        trustor_user=demo.get_user_id(),
-        trustee_user=keystone.user_id("qinling"),
-        project=keystone.project_id("demo"),
-        role_names=["member"],
-        impersonation=True,
-    )
-    qinling = keystone.credentials("qinling")
-    del qinling["project_name"], qinling["project_domain_id"]
-    trusted = session.Session(auth=v3.Password(trust_id=trust.id, **qinling))
+    trust_id, trusted = keystone.trust_session("demo", "qinling")
     info = validate(keystone, trusted.get_token())
     assert info["project"]["id"] == keystone.project_id("demo")
     assert info["user"]["id"] == keystone.user_id("demo")  # impersonation
-    assert info["OS-TRUST:trust"]["id"] == trust.id
+    assert info["OS-TRUST:trust"]["id"] == trust_id
     assert "member" in {role["name"] for role in info["roles"]}
 
 
