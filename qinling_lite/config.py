@@ -242,6 +242,48 @@ local_opts = [
         min=1,
         help="Seconds a new worker has to answer its first ping.",
     ),
+    cfg.IntOpt(
+        "worker_uid_start",
+        default=2_000_000_000,
+        min=1,
+        help="When the engine runs as root, each local worker runs as an unprivileged uid "
+        "(and gid) of its own, taken from worker_uid_count ids starting here. Choose a "
+        "range that no account, subuid range or container manager on the host uses.",
+    ),
+    cfg.IntOpt(
+        "worker_uid_count",
+        default=65536,
+        min=1,
+        help="How many uids the range of worker_uid_start holds; ids are reused least "
+        "recently first.",
+    ),
+    cfg.IntOpt(
+        "max_processes",
+        default=64,
+        min=4,
+        help="Most processes and threads a worker's sandbox may hold together, the runtime "
+        "server included (a cgroup's pids.max, and RLIMIT_NPROC of the worker's uid).",
+    ),
+    cfg.IntOpt(
+        "tmpfs_size",
+        default=128 * 1024 * 1024,
+        min=1024 * 1024,
+        help="Size in bytes of each of a bubblewrap worker's two file systems, its work "
+        "directory (which holds the function package) and /tmp. Both are in memory: with "
+        "cgroups, what is written there also counts against the worker's memory limit.",
+    ),
+    cfg.IntOpt(
+        "egress_tunnels_per_worker",
+        default=8,
+        min=1,
+        help="Most tunnels one sandboxed worker may hold open through the egress proxy.",
+    ),
+    cfg.IntOpt(
+        "egress_tunnels",
+        default=64,
+        min=1,
+        help="Most tunnels the egress proxy of one engine holds open for all its workers.",
+    ),
 ]
 
 kubernetes_group = cfg.OptGroup(

@@ -34,6 +34,7 @@ import zipfile
 MIB = 1024 * 1024
 MAX_BODY_BYTES = 64 * MIB
 REPORT_READ_BYTES = 64 * 1024
+KILL_ROUNDS = 100
 TIMEOUT_OUTPUT = "Function execution timeout."
 NO_RESULT_OUTPUT = "Function exited without returning a result."
 RESOURCE_OUTPUT = "Function execution failed because of too much resource consumption."
@@ -48,8 +49,12 @@ EXECUTE_FIELDS = {
 }
 
 
-# The egress proxy's socket (``--egress-socket``), when the worker has no network.
-EGRESS = {"socket": None}
+# The worker's channel to the egress proxy (``--egress-fd``), when it has no network.
+EGRESS = {"channel": None}
+# Whether the server and its executions are alone in their pid namespace, but for its
+# pid 1 (``--own-pid-namespace``, or the server is pid 1 itself, as in a container).
+PID_NAMESPACE = {"own": False}
+_PR_SET_CHILD_SUBREAPER = 36
 
 
 class HTTPError(Exception):
@@ -92,7 +97,7 @@ class OpenStackSession:
     the owner's project, expiring, revoked with the trust) and the token's service
     catalog. The calls mirror keystoneauth1's Session: ``get(url)``, relative URLs with
     ``endpoint_filter={"service_type": ...}``, ``raise_exc``, ``get_endpoint``. In a
-    sandbox without a network, calls go through the ``egress`` proxy's Unix socket.
+    sandbox without a network, calls go through tunnels of the ``egress`` proxy.
     """
 
     def __init__(self, auth, egress=None):
@@ -179,19 +184,24 @@ class OpenStackSession:
 
 
 class _TunnelledConnection(http.client.HTTPConnection):
-    """HTTP, or HTTPS end to end, through a CONNECT tunnel of the egress proxy."""
+    """HTTP, or HTTPS end to end, through a tunnel of the egress proxy.
 
-    def __init__(self, proxy, tls, host, port, timeout):
+    The proxy gets ``CONNECT host:port`` and one end of a new socket pair on the worker's
+    channel, and answers on that socket, which then carries the connection.
+    """
+
+    def __init__(self, channel, tls, host, port, timeout):
         super().__init__(host, port, timeout=timeout)
-        self._proxy = proxy
+        self._channel = channel
         self._tls = tls
 
     def connect(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
+            with theirs:
+                request = f"CONNECT {self.host}:{self.port}".encode()
+                socket.send_fds(self._channel, [request], [theirs.fileno()])
             sock.settimeout(self.timeout)
-            sock.connect(self._proxy)
-            sock.sendall(f"CONNECT {self.host}:{self.port} HTTP/1.1\r\n\r\n".encode())
             head = b""
             while not head.endswith(b"\r\n\r\n") and len(head) < 8192:
                 byte = sock.recv(1)
@@ -372,7 +382,7 @@ def _call(func, request):
     os_auth = context.pop("os_auth", None)
     kwargs["context"] = {
         **context,
-        "os_session": OpenStackSession(os_auth, EGRESS["socket"]) if os_auth else None,
+        "os_session": OpenStackSession(os_auth, EGRESS["channel"]) if os_auth else None,
         "execution_id": request["execution_id"],
     }
     try:
@@ -407,6 +417,7 @@ def _run_child(func, request_fd, log_fd, report_fd, server_fds):
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.setsid()
+        _oom_victim_first()
         for fd in server_fds:
             os.close(fd)
         _redirect_child_output(log_fd)  # before the request: off the execution's path
@@ -441,10 +452,10 @@ def _drain(fd, chunks):
 def _wait_child(pid, report_fd, deadline):
     """Collect the child's report until it is complete, the child exits, or the deadline.
 
-    The child's process group is then killed, so nothing it started outlives the
-    execution. A child that reported is reaped later (``Worker.reap``), after the
-    answer is sent, so its exit does not delay the answer; any other child is reaped
-    now for its wait status. Return (report bytes, timed out, wait status, end time).
+    Every process of the execution is then killed (``_end_processes``), so nothing it
+    started outlives it. A child that reported is reaped later (``Worker.prepare``),
+    after the answer is sent, so its exit does not delay the answer; any other child is
+    reaped now for its wait status. Return (report bytes, timed out, wait status, end time).
     """
     chunks = []
     exited = reported = False
@@ -465,12 +476,72 @@ def _wait_child(pid, report_fd, deadline):
         finally:
             os.close(pidfd)
     finally:
-        # Killed before it is reaped, so the group id cannot have been reused.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
+        _end_processes(pid)
         status = None if reported else os.waitpid(pid, 0)[1]
     _drain(report_fd, chunks)
     return b"".join(chunks), not (exited or reported), status, ended
+
+
+def _end_processes(pid=None):
+    """SIGKILL the execution's child ``pid`` and every process it started, however
+    detached (``setsid``, double forks).
+
+    Alone in its pid namespace (a sandbox, a container), the server kills every other
+    process in it at once: ``kill(-1)`` spares only the caller and pid 1, and a process
+    cannot fork once SIGKILL is pending. Otherwise (a plain process, for development) it
+    kills its descendants until none is left. Either way, as a subreaper, it inherits
+    the orphans, so that ``_reap_all`` returns only once every one is gone.
+    """
+    if PID_NAMESPACE["own"]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(-1, signal.SIGKILL)
+        return
+    if pid is not None:  # killed before it is reaped: its group id cannot be reused yet
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    for _ in range(KILL_ROUNDS):
+        found = _descendants(os.getpid())
+        if not found:
+            return
+        for other in found:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(other, signal.SIGKILL)
+        time.sleep(0.001)
+
+
+def _descendants(root):
+    """Pids of the live (not zombie) processes below ``root``."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        if fields and fields[0] != b"Z":
+            children.setdefault(int(fields[1]), []).append(int(name))
+    found, todo = [], list(children.get(root, []))
+    while todo:
+        found.append(current := todo.pop())
+        todo += children.get(current, [])
+    return found
+
+
+def _reap_all():
+    """Wait for every child; call only when no child should be left alive."""
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
+def _oom_victim_first():
+    """In a forked child: be the OOM killer's first choice in the sandbox's cgroup."""
+    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as adj:
+        adj.write("1000")
 
 
 def _parse_report(data):
@@ -508,7 +579,6 @@ class Worker:
         self.func = None
         self.load_error = None
         self.load_logs = ""
-        self.unreaped = []
         self.spare = None
 
     def ping(self):
@@ -533,6 +603,8 @@ class Worker:
         # Objects of the warm process are never collected again, so the collector in
         # a forked child does not touch (and copy) their pages.
         gc.freeze()
+        _end_processes()  # what the import started ends with it
+        _reap_all()
         return {"loaded": True, "error": self.load_error}
 
     def execute(self, body, server_fds):
@@ -556,8 +628,6 @@ class Worker:
             data, timed_out, status, ended = _wait_child(
                 spare.pid, spare.report_fd, started + request["timeout"]
             )
-            if status is None:
-                self.unreaped.append(spare.pid)
             printed = _read_log(spare.log_fd, self.max_log_bytes)
         finally:
             spare.close()
@@ -572,15 +642,17 @@ class Worker:
         }
 
     def prepare(self, server_fds):
-        """Between requests: reap finished children and fork the next execution's child.
+        """Between requests: reap the last execution's processes (killed at its end) and
+        fork the next execution's child.
 
         Forking costs about a millisecond; done here, after the answer went out, it is
-        off the path of the next execution.
+        off the path of the next execution. No process of the last execution is left
+        when the next one's child exists.
         """
-        while self.unreaped:
-            os.waitpid(self.unreaped.pop(), 0)
-        if self.spare is None and self.func is not None:
-            self.spare = _Spare(self, server_fds)
+        if self.spare is None:
+            _reap_all()
+            if self.func is not None:
+                self.spare = _Spare(self, server_fds)
 
     def stop(self):
         if self.spare is not None:
@@ -748,6 +820,15 @@ class UnixServer(_ServerMixin, socketserver.UnixStreamServer):
         os.rename(self.server_address, self.socket_path)
 
 
+class InheritedUnixServer(_ServerMixin, socketserver.UnixStreamServer):
+    """Single-threaded HTTP server on a listening Unix socket it was given."""
+
+    def __init__(self, fd, handler):
+        super().__init__(None, handler, bind_and_activate=False)
+        self.socket.close()
+        self.socket = socket.socket(fileno=fd)
+
+
 class TCPServer(_ServerMixin, socketserver.TCPServer):
     """Single-threaded HTTP server on TCP."""
 
@@ -759,12 +840,24 @@ def _parse_args(argv):
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--unix-socket", help="path of the Unix socket to listen on")
     where.add_argument("--host", help="address to listen on (with --port)")
+    where.add_argument(
+        "--listen-fd", type=int, help="inherited file descriptor of a listening Unix socket"
+    )
     parser.add_argument("--port", type=int)
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--idle-timeout", type=float, default=2.0)
     parser.add_argument("--max-log-bytes", type=int, default=MIB)
     parser.add_argument(
-        "--egress-socket", help="Unix socket of the proxy to reach OpenStack APIs through"
+        "--own-pid-namespace",
+        action="store_true",
+        help="the server and its executions are alone in their pid namespace (but for its "
+        "pid 1): each execution ends by killing every other process in it",
+    )
+    parser.add_argument(
+        "--egress-fd",
+        type=int,
+        help="inherited file descriptor of the channel to the egress proxy, through which "
+        "OpenStack APIs are reached",
     )
     args = parser.parse_args(argv)
     if (args.host is None) != (args.port is None):
@@ -772,12 +865,24 @@ def _parse_args(argv):
     return args
 
 
+def _become_subreaper():
+    """Inherit the orphans of this process's descendants, instead of pid 1."""
+    import ctypes  # only here, once
+
+    ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1)
+
+
 def main(argv=None):
     args = _parse_args(argv)
-    EGRESS["socket"] = args.egress_socket
+    if args.egress_fd is not None:
+        EGRESS["channel"] = socket.socket(fileno=args.egress_fd)
     os.makedirs(args.workdir, exist_ok=True)
     signal.signal(signal.SIGTERM, _on_sigterm)
-    if args.unix_socket:
+    PID_NAMESPACE["own"] = args.own_pid_namespace or os.getpid() == 1
+    _become_subreaper()
+    if args.listen_fd is not None:
+        server = InheritedUnixServer(args.listen_fd, Handler)
+    elif args.unix_socket:
         server = UnixServer(args.unix_socket, Handler)
     else:
         server = TCPServer((args.host, args.port), Handler)

@@ -36,7 +36,7 @@ def main(context=None, **kwargs):
         "session": vars(session),
         "environ": dict(os.environ),
         "cmdline": open("/proc/self/cmdline", "rb").read().decode(errors="replace"),
-    })
+    }, default=repr)
     try:
         open(kwargs["config_file"]).close()
         config_readable = True

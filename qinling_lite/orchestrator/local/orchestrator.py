@@ -20,13 +20,12 @@ from oslo_log import log as logging
 
 from qinling_lite import exceptions
 from qinling_lite.orchestrator import base, bindings
-from qinling_lite.orchestrator.local import egress, process, sandbox, workdir
+from qinling_lite.orchestrator.local import cgroups, egress, process, sandbox, uids, workdir
 
 LOG = logging.getLogger(__name__)
 
 IDLE_TIMEOUT = 10.0  # seconds a runtime server keeps an idle connection open
 POOL_CHECK_INTERVAL = 5.0  # seconds between checks of the pools for dead workers
-EGRESS_SOCKET = "egress.sock"  # the egress proxy's, in the work directory
 
 
 class _Pool:
@@ -56,6 +55,11 @@ class LocalOrchestrator(base.Orchestrator):
         self._workdir = workdir.WorkDir(opts.work_dir)
         self._sandbox = None
         self._egress = None  # the proxy of opts.egress_endpoints, once a sandbox needs it
+        self._uids = None  # as root, each worker runs as a uid of its own
+        self._cgroups = None  # as root, each worker has a cgroup of its own
+        if os.geteuid() == 0:
+            self._uids = uids.UidPool(opts.worker_uid_start, opts.worker_uid_count)
+            self._cgroups = _cgroups(self._workdir)
         self._bindings = bindings.Bindings(
             bindings.Limits(opts.max_workers_per_function, opts.worker_start_timeout),
             prepare=self._prepare,
@@ -179,20 +183,33 @@ class LocalOrchestrator(base.Orchestrator):
         self._spawner.shutdown()
         if self._egress is not None:
             self._egress.close()
+        if self._cgroups is not None:
+            self._cgroups.close()
         self._workdir.close()
 
     # --- internals -------------------------------------------------------------------
 
     def _ensure_sandbox(self):
         if self._sandbox is None:
-            endpoints = self._conf.local_orchestrator.egress_endpoints
-            if endpoints and self._egress is None:
-                path = os.path.join(self._workdir.path, EGRESS_SOCKET)
-                self._egress = egress.EgressProxy(path, endpoints)
-            self._sandbox = sandbox.from_conf(
-                self._conf, self._workdir.path, self._egress and self._egress.path
+            opts = self._conf.local_orchestrator
+            uid = self._uids.take() if self._uids else None
+            try:
+                self._sandbox = sandbox.from_conf(
+                    self._conf, egress=bool(opts.egress_endpoints), probe_uid=uid
+                )
+            finally:
+                if uid is not None:
+                    self._uids.give_back(uid)
+            if self._sandbox.egress and self._egress is None:
+                self._egress = egress.EgressProxy(
+                    opts.egress_endpoints, opts.egress_tunnels_per_worker, opts.egress_tunnels
+                )
+            LOG.info(
+                "Local workers run in sandbox '%s'%s%s.",
+                self._sandbox.kind,
+                ", each as a uid of its own" if self._uids else "",
+                ", each in a cgroup of its own" if self._cgroups else "",
             )
-            LOG.info("Local workers run in sandbox '%s'.", self._sandbox.kind)
 
     def _prepare(self, spec):
         """Refuse when stopped; adopt a runtime without a pool. Lock held."""
@@ -257,12 +274,43 @@ class LocalOrchestrator(base.Orchestrator):
 
     def _spawn(self):
         directory = self._workdir.create()
+        uid = group = listener = log = channel = None
         try:
-            proc = self._spawner.submit(self._sandbox.start, directory, IDLE_TIMEOUT).result()
-        except (OSError, RuntimeError) as exc:  # RuntimeError: the spawner is shut down
+            uid = self._uids.take() if self._uids else None
+            if self._cgroups is not None:
+                group = self._cgroups.create(os.path.basename(directory))
+                group.set_limits(
+                    memory=process.SERVER_MEMORY,
+                    pids=self._conf.local_orchestrator.max_processes,
+                    cpu=self._conf.resource_limits.max_cpu,
+                )
+            listener = process.listen(directory)
+            log = os.memfd_create("worker-log", os.MFD_CLOEXEC)
+            channel = self._egress.channel() if self._sandbox.egress else None
+            launch = sandbox.Launch(
+                directory=directory,
+                listener=listener,
+                log=log,
+                uid=uid,
+                cgroup_procs=tuple(group.procs_files()) if group else (),
+                egress=channel,
+            )
+            proc = self._spawner.submit(self._sandbox.start, launch, IDLE_TIMEOUT).result()
+        except (OSError, RuntimeError, exceptions.OrchestratorError) as exc:
+            # RuntimeError: the spawner is shut down
+            if group is not None:
+                group.remove()
+            if log is not None:
+                os.close(log)
+            if uid is not None:
+                self._uids.give_back(uid)
             shutil.rmtree(directory, ignore_errors=True)
             raise exceptions.OrchestratorError(f"Cannot start a worker: {exc}") from None
-        worker = process.LocalWorker(directory, proc, IDLE_TIMEOUT)
+        finally:
+            for sock in (listener, channel):  # the worker has them now
+                if sock is not None:
+                    sock.close()
+        worker = process.LocalWorker(directory, proc, IDLE_TIMEOUT, log, group, uid)
         with self._cond:
             stopped = self._stopped
             if not stopped:
@@ -277,6 +325,8 @@ class LocalOrchestrator(base.Orchestrator):
         for worker in workers:
             worker.kill()
             worker.close()
+            if worker.uid is not None:
+                self._uids.give_back(worker.uid)
         with self._cond:
             self._workers.difference_update(workers)
 
@@ -314,3 +364,19 @@ class LocalOrchestrator(base.Orchestrator):
                 continue
             for error in errors:
                 LOG.warning("Refilling the pool of runtime %s: %s", runtime_id, error)
+
+
+def _cgroups(work_dir):
+    """The cgroups of this orchestrator's workers (after removing those of dead ones), or
+    None with a warning when the host gives none."""
+    for name in work_dir.stale:
+        cgroups.Hierarchy.remove_stale(name)
+    try:
+        return cgroups.Hierarchy.detect(work_dir.name)
+    except cgroups.Unavailable as exc:
+        LOG.warning(
+            "Local workers have no cgroups, so their memory, process and CPU limits are "
+            "per process, not per sandbox: %s",
+            exc,
+        )
+        return None

@@ -1,33 +1,80 @@
-"""A local worker: one runtime server process in its private directory."""
+"""A local worker: one runtime server in its sandbox, and what the host keeps of it."""
 
 import contextlib
+import io
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
+import zipfile
 
 from qinling_lite import exceptions
 from qinling_lite.orchestrator import bindings
-from qinling_lite.orchestrator.local import sandbox
 
+SOCKET_NAME = "s"
+BACKLOG = 16
 READY_POLL = 0.005
 KILL_WAIT = 10
 KILL_ROUNDS = 10
 LOG_TAIL = 1000
+# Memory of the runtime server itself, on top of the function's memory_size.
+SERVER_MEMORY = 64 * 1024 * 1024
+
+
+def listen(directory):
+    """A Unix socket listening at ``<directory>/s``.
+
+    It is bound through a descriptor of the directory, so the name it carries (what
+    ``getsockname`` tells inside the sandbox) is no path of the host.
+    """
+    dirfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(f"/proc/self/fd/{dirfd}/{SOCKET_NAME}")
+        sock.listen(BACKLOG)
+    except BaseException:
+        sock.close()
+        raise
+    finally:
+        os.close(dirfd)
+    return sock
+
+
+def unpacked_size(package):
+    """The uncompressed size its ZIP directory declares for ``package`` (0 if none)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(package)) as archive:
+            return sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        return 0
 
 
 class LocalWorker(bindings.Worker):
-    """A runtime server process in its private directory."""
+    """A runtime server process in its sandbox, its cgroup and its private directory."""
 
-    def __init__(self, directory, process, idle_timeout):
-        self._socket = os.path.join(directory, sandbox.SOCKET_NAME)
-        super().__init__(os.path.basename(directory), self._socket, idle_timeout)
+    def __init__(self, directory, process, idle_timeout, log, cgroup=None, uid=None):
+        super().__init__(
+            os.path.basename(directory), os.path.join(directory, SOCKET_NAME), idle_timeout
+        )
         self.directory = directory
         self.process = process
+        self.uid = uid
+        self.cgroup = cgroup
+        self._log = log
 
     def alive(self):
         return self.process.poll() is None
+
+    def load(self, spec, package, timeout):
+        """Fit the sandbox's limits to the function version, then load it: what its import
+        does runs within them. The package is unpacked into memory (a tmpfs), so it
+        counts on top of the function's memory_size."""
+        if self.cgroup is not None:
+            memory = spec.memory_size + SERVER_MEMORY + unpacked_size(package)
+            self.cgroup.set_limits(memory=memory, cpu=spec.cpu)
+        return super().load(spec, package, timeout)
 
     def wait_ready(self, timeout):
         """Wait for the first answer to ping; OrchestratorError with the reason if none."""
@@ -36,20 +83,20 @@ class LocalWorker(bindings.Worker):
             if not self.alive():
                 raise exceptions.OrchestratorError(
                     f"Worker {self.name} exited with code {self.process.returncode}: "
-                    f"{self._log_tail()}"
+                    f"{self.log_tail()}"
                 )
-            if os.path.exists(self._socket):
-                with contextlib.suppress(exceptions.WorkerError):
-                    self._client.ping(max(deadline - time.monotonic(), READY_POLL))
-                    return
+            with contextlib.suppress(exceptions.WorkerError):
+                self._client.ping(max(deadline - time.monotonic(), READY_POLL))
+                return
             if time.monotonic() >= deadline:
                 raise exceptions.OrchestratorError(
-                    f"Worker {self.name} did not answer within {timeout} s: {self._log_tail()}"
+                    f"Worker {self.name} did not answer within {timeout} s: {self.log_tail()}"
                 )
             time.sleep(READY_POLL)
 
     def kill(self):
-        """Kill the server and its executions, reap it and remove its directory.
+        """Kill the server and every process of its sandbox, reap it and remove its
+        directory and cgroup.
 
         Safe while another thread uses the worker: that thread's request then fails.
         """
@@ -57,27 +104,39 @@ class LocalWorker(bindings.Worker):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.kill()
-        # Executions run in sessions of their own and may outlive a dead server; as forks of
-        # it, they still carry its command line, which names this worker's directory.
-        for _ in range(KILL_ROUNDS):
-            strays = _processes_naming(self.directory)
-            if not strays:
-                break
-            for pid in strays:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+        if self.cgroup is not None:
+            self.cgroup.kill()
+        else:
+            # A bubblewrap sandbox ends with its pid 1; plain processes may have left their
+            # session, but as forks of the server they still carry its command line, which
+            # names this worker's directory.
+            for _ in range(KILL_ROUNDS):
+                strays = _processes_naming(self.directory)
+                if not strays:
+                    break
+                for pid in strays:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(KILL_WAIT)
+        if self.cgroup is not None:
+            self.cgroup.remove()
         shutil.rmtree(self.directory, ignore_errors=True)
 
-    def _log_tail(self):
+    def close(self):
+        super().close()
+        if self._log is not None:
+            os.close(self._log)
+            self._log = None
+
+    def log_tail(self):
+        """The end of what the server printed (its log is a memory file of the host's)."""
         try:
-            with open(os.path.join(self.directory, sandbox.LOG_NAME), "rb") as log:
-                log.seek(max(os.fstat(log.fileno()).st_size - LOG_TAIL, 0))
-                text = log.read().decode("utf-8", "replace").strip()
-        except OSError:
-            text = ""
-        return text or "(no output)"
+            size = os.fstat(self._log).st_size
+            data = os.pread(self._log, LOG_TAIL, max(size - LOG_TAIL, 0))
+        except (OSError, TypeError):
+            data = b""
+        return data.decode("utf-8", "replace").strip() or "(no output)"
 
 
 def _processes_naming(directory):

@@ -1,12 +1,31 @@
-"""How a local worker process starts: interpreter, bubblewrap sandbox and process limits."""
+"""How a local worker starts: interpreter, sandbox, identity and limits.
+
+With bubblewrap, a worker is a runtime server alone in namespaces of its own (pid,
+network, IPC, UTS, mount), beside bubblewrap's init, so that it can end every process an
+execution started. It sees the system's ``/usr`` and its interpreter read-only,
+the server script copied in, and two size-capped tmpfs: its work directory and ``/tmp``.
+No path of the host's state reaches it: its socket, log and egress tunnel come in as file
+descriptors.
+
+Identity: as root, bubblewrap sets the namespaces up and ``setpriv`` drops to the worker's
+own uid and gid, with no capability and no new privileges, so the worker is never root on
+the host, not even through a user namespace; as another user, bubblewrap maps the
+sandbox's user to that user. Without bubblewrap (``none``, for development), a worker is a
+plain process, as root with the worker's uid.
+
+Limits: rlimits always; as root, the worker's cgroup (memory, processes, CPU of the whole
+sandbox) and RLIMIT_NPROC of its uid.
+"""
 
 import ctypes
+import dataclasses
 import json
 import os
 import pathlib
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 
@@ -17,25 +36,34 @@ from qinling_lite import exceptions
 LOG = logging.getLogger(__name__)
 
 SERVER = pathlib.Path(__file__).resolve().parents[2] / "runtime" / "server.py"
-SOCKET_NAME = "s"
 WORK_NAME = "work"
-LOG_NAME = "log"
-NOBODY = 65534
 NOFILE = 1024
 ADDRESS_SPACE_HEADROOM = 512 * 1024 * 1024
 PROBE_TIMEOUT = 30
 
 _PATH = "/usr/bin:/bin"
 _INSIDE_SERVER = "/qinling/server.py"
-_INSIDE_WORKER = "/worker"
+_INSIDE_WORK = "/work"
 _TOP_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-_INSIDE_EGRESS = "/qinling/egress.sock"
 _CERTIFICATES = "/etc/ssl/certs"
 _PR_SET_PDEATHSIG = 1
 _INTERPRETER_INFO = (
     "import json, site, sys; "
     "print(json.dumps([[sys.base_prefix, sys.base_exec_prefix], site.getsitepackages()]))"
 )
+_PROBE = "import os, sys; open(sys.argv[1]).close(); os.stat(sys.argv[2])"
+
+
+@dataclasses.dataclass
+class Launch:
+    """What one worker starts with."""
+
+    directory: str  # its private directory on the host (never visible inside)
+    listener: socket.socket  # the listening socket of its runtime server
+    log: int  # file descriptor of its log (stdout and stderr)
+    uid: int | None = None  # its own uid and gid, when the engine runs as root
+    cgroup_procs: tuple = ()  # the cgroup.procs files of its cgroup, if any
+    egress: socket.socket | None = None  # its end of the egress proxy's channel
 
 
 def default_python():
@@ -46,48 +74,60 @@ def default_python():
 
 
 class Sandbox:
-    """Starts runtime servers, under bubblewrap (``bwrap`` is its argv prefix) or bare."""
+    """Starts runtime servers under bubblewrap (``prefix`` is bwrap's argv up to the
+    per-worker part) or as plain processes (``prefix`` None)."""
 
-    def __init__(self, python, address_space, bwrap=None, egress_socket=None):
-        self.kind = "none" if bwrap is None else "bwrap"
-        self._egress_socket = egress_socket
+    def __init__(self, python, address_space, max_processes, prefix=None, egress=False):
+        self.kind = "none" if prefix is None else "bwrap"
+        self.egress = egress and prefix is not None
+        self.privileged = os.geteuid() == 0
         self._python = os.path.realpath(python)
         self._address_space = address_space
-        self._bwrap = bwrap
-        self._as_nobody = bwrap is None and os.geteuid() == 0
-        self._server = str(SERVER) if bwrap is None else _INSIDE_SERVER
+        self._max_processes = max_processes
+        self._prefix = prefix
+        self._setpriv = shutil.which("setpriv") if prefix and self.privileged else None
+        if prefix and self.privileged and self._setpriv is None:
+            raise exceptions.OrchestratorError(
+                "Sandbox 'bwrap' as root needs setpriv (Debian: util-linux) to drop to the "
+                "workers' uids: no setpriv on PATH."
+            )
 
-    def start(self, private_dir, idle_timeout):
-        """Start a runtime server serving the socket ``<private_dir>/s``; return its Popen."""
-        work = os.path.join(private_dir, WORK_NAME)
-        os.mkdir(work, 0o700)
-        if self._as_nobody:
-            for path in (private_dir, work):
-                os.chown(path, NOBODY, NOBODY)
-        where = private_dir if self._bwrap is None else _INSIDE_WORKER
-        args = [
-            self._server,
-            *("--unix-socket", f"{where}/{SOCKET_NAME}"),
-            *("--workdir", f"{where}/{WORK_NAME}"),
+    def start(self, launch, idle_timeout):
+        """Start a runtime server as ``launch`` says; return its Popen."""
+        if self._prefix is None:
+            work = os.path.join(launch.directory, WORK_NAME)
+            os.mkdir(work, 0o700)
+            if launch.uid is not None:
+                for path in (launch.directory, work):
+                    os.chown(path, launch.uid, launch.uid)
+        else:
+            work = _INSIDE_WORK
+        args = ["--own-pid-namespace"] if self._prefix else []
+        args += [
+            *("--listen-fd", str(launch.listener.fileno())),
+            *("--workdir", work),
             *("--idle-timeout", str(idle_timeout)),
         ]
-        if self._egress_socket:
-            args += ["--egress-socket", self._egress_socket]
-        with open(os.path.join(private_dir, LOG_NAME), "ab") as log:
-            return self._popen(args, private_dir, stdout=log, stderr=log)
+        fds = [launch.listener.fileno()]
+        if launch.egress is not None:
+            args += ["--egress-fd", str(launch.egress.fileno())]
+            fds.append(launch.egress.fileno())
+        return self._popen(args, launch, fds, stdout=launch.log, stderr=launch.log)
 
-    def probe(self, work_dir):
-        """Check that a worker could read the server and reach ``work_dir``.
+    def probe(self, uid):
+        """Check that a worker as ``uid`` could run the interpreter and read the server.
 
-        Raises OrchestratorError with the reason if not.
+        Raises OrchestratorError with the reason (and what to do) if not.
         """
-        reach = "/" if self._bwrap else work_dir  # bwrap binds it as root
-        code = "import os, sys; open(sys.argv[1]).close(); os.stat(sys.argv[2])"
+        launch = Launch(directory="/", listener=None, log=-1, uid=uid)
         try:
             proc = self._popen(
-                ["-c", code, self._server, reach],
+                ["-c", _PROBE, _INSIDE_SERVER if self._prefix else str(SERVER), "/"],
+                launch,
+                [],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
+                server=False,
             )
         except OSError as exc:
             output = str(exc)
@@ -100,61 +140,98 @@ class Sandbox:
                 output = "timed out"
             if proc.returncode == 0:
                 return
-        who = f" as uid {NOBODY}" if self._as_nobody else ""
+        who = f" as uid {uid}" if uid is not None else ""
         reason = (output.strip().splitlines() or ["no output"])[-1]
+        advice = ""
+        if self._prefix is None and uid is not None:
+            advice = (
+                f" Install bubblewrap (Debian: apt-get install bubblewrap) to sandbox "
+                f"workers, or set [local_orchestrator] python to an interpreter that uid "
+                f"{uid} may run."
+            )
         raise exceptions.OrchestratorError(
-            f"Sandbox '{self.kind}' cannot run {self._python}{who}: {reason}"
+            f"Sandbox '{self.kind}' cannot run {self._python}{who}: {reason}.{advice}"
         )
 
-    def _popen(self, args, private_dir=None, **kwargs):
-        """Popen ``python -I -S *args`` in the sandbox, in ``private_dir`` if given."""
-        if self._bwrap is None:
-            home = os.path.join(private_dir, WORK_NAME) if private_dir else "/"
-            argv = [self._python, "-I", "-S", *args]
+    def _popen(self, args, launch, fds, server=True, **kwargs):
+        """Popen ``python -I -S [server] *args`` in the sandbox for ``launch``."""
+        server_file = None
+        if self._prefix is None:
+            home = os.path.join(launch.directory, WORK_NAME) if server else "/"
+            argv = [self._python, "-I", "-S", *([str(SERVER)] if server else []), *args]
             kwargs["cwd"] = home
-            if self._as_nobody:
-                kwargs.update(user=NOBODY, group=NOBODY, extra_groups=[])
+            drop_to = launch.uid
         else:
-            home = f"{_INSIDE_WORKER}/{WORK_NAME}" if private_dir else "/"
-            argv = list(self._bwrap)
-            if private_dir:
-                argv += ["--bind", private_dir, _INSIDE_WORKER]
+            home = _INSIDE_WORK
+            server_file = os.open(SERVER, os.O_RDONLY | os.O_CLOEXEC)
+            fds = [*fds, server_file]
+            argv = [f"qinling-lite-worker {launch.directory}", *self._prefix[1:]]
+            argv += ["--perms", "0444", "--file", str(server_file), _INSIDE_SERVER]
             argv += ["--chdir", home, "--setenv", "HOME", home, "--"]
-            argv += [self._python, "-I", "-S", *args]
-        return subprocess.Popen(
-            argv,
-            env={"PATH": _PATH, "HOME": home},
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=_child_setup(self._address_space, os.getpid()),
-            **kwargs,
-        )
+            if self._setpriv is not None:
+                argv += [
+                    *(self._setpriv, f"--reuid={launch.uid}", f"--regid={launch.uid}"),
+                    *("--clear-groups", "--inh-caps=-all", "--bounding-set=-all"),
+                    *("--no-new-privs", "--pdeathsig=keep", "--"),
+                ]
+            argv += [self._python, "-I", "-S", *([_INSIDE_SERVER] if server else []), *args]
+            kwargs["executable"] = self._prefix[0]
+            drop_to = None  # setpriv does it, inside
+        nproc = self._max_processes if launch.uid is not None else None
+        try:
+            return subprocess.Popen(
+                argv,
+                env={"PATH": _PATH, "HOME": home},
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                pass_fds=fds,
+                preexec_fn=_child_setup(
+                    self._address_space, nproc, launch.cgroup_procs, drop_to, os.getpid()
+                ),
+                **kwargs,
+            )
+        finally:
+            if server_file is not None:
+                os.close(server_file)
 
 
-def _child_setup(address_space, parent):
-    """preexec_fn: lower rlimits and die with the parent (the spawning thread)."""
+def _child_setup(address_space, nproc, cgroup_procs, uid, parent):
+    """preexec_fn: join the cgroup, lower rlimits, take the worker's uid (plain processes
+    as root), and die with the parent (the spawning thread)."""
     prctl = ctypes.CDLL(None, use_errno=True).prctl
-    limits = (
+    limits = [
         (resource.RLIMIT_CORE, 0),
         (resource.RLIMIT_NOFILE, NOFILE),
         (resource.RLIMIT_AS, address_space),
-    )
+    ]
+    if nproc is not None:  # counts the processes of the worker's uid, so of its sandbox
+        limits.append((resource.RLIMIT_NPROC, nproc))
 
     def setup():
+        for path in cgroup_procs:
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
         for which, wanted in limits:
             hard = resource.getrlimit(which)[1]
             value = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
             resource.setrlimit(which, (value, value))
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if uid is not None:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
         if os.getppid() != parent:
             os._exit(1)
 
     return setup
 
 
-def _bwrap_prefix(python, state_path, egress_socket=None):
-    """bwrap's argv up to the per-worker binds: namespaces, identity, read-only system,
-    and the egress proxy's socket if there is one."""
+def _bwrap_prefix(python, state_path, egress):
+    """bwrap's argv up to the per-worker part: namespaces, identity, read-only system,
+    the interpreter, and the worker's two tmpfs."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise exceptions.OrchestratorError("Sandbox 'bwrap' needs bubblewrap: no bwrap on PATH.")
@@ -169,16 +246,20 @@ def _bwrap_prefix(python, state_path, egress_socket=None):
         prefixes, site_dirs = json.loads(out)
     except (OSError, ValueError, subprocess.SubprocessError) as exc:
         raise exceptions.OrchestratorError(f"Cannot run interpreter {python}: {exc}") from None
-    args = [
-        *(bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session"),
-        *("--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL"),
-        *("--hostname", "sandbox", "--clearenv", "--setenv", "PATH", _PATH),
-        *("--ro-bind", "/usr", "/usr"),
-    ]
-    if egress_socket:
-        args += ["--bind", egress_socket, _INSIDE_EGRESS]
-        if os.path.isdir(_CERTIFICATES):  # to check the TLS endpoints it reaches
-            args += ["--ro-bind", _CERTIFICATES, _CERTIFICATES]
+    args = [bwrap, *("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts")]
+    # bwrap stays pid 1 (as init of the namespace, the server could not die with its parent).
+    args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+    if os.geteuid() == 0:
+        # No user namespace: its uid 0 would be the host's. setpriv drops to the worker's
+        # uid instead, with these three capabilities and then none.
+        args += ["--cap-drop", "ALL"]
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
+    else:
+        args += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
+    args += ["--hostname", "sandbox", "--clearenv", "--setenv", "PATH", _PATH]
+    args += ["--ro-bind", "/usr", "/usr"]
+    if egress and os.path.isdir(_CERTIFICATES):  # to check the TLS endpoints it reaches
+        args += ["--ro-bind", _CERTIFICATES, _CERTIFICATES]
     visible = ["/usr"]
     for top in _TOP_DIRS:
         if os.path.islink(top):
@@ -186,9 +267,15 @@ def _bwrap_prefix(python, state_path, egress_socket=None):
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
             visible.append(top)
+    made = set()
     for path in (*prefixes, os.path.dirname(os.path.realpath(python))):
         path = os.path.realpath(path)
         if not _under(path, visible):
+            # Directories bwrap makes on the way copy the host's modes (/root is 0700).
+            for parent in reversed(pathlib.PurePath(path).parents[:-1]):
+                if str(parent) not in made:
+                    made.add(str(parent))
+                    args += ["--perms", "0755", "--dir", str(parent)]
             args += ["--ro-bind", path, path]
             visible.append(path)
     # Other Python packages (maybe the control plane's) and our state stay out of sight.
@@ -196,8 +283,15 @@ def _bwrap_prefix(python, state_path, egress_socket=None):
         path = os.path.realpath(path)
         if os.path.isdir(path) and _under(path, visible):
             args += ["--tmpfs", path]
-    args += ["--ro-bind", str(SERVER), _INSIDE_SERVER]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108 (the sandbox's own)
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    return args
+
+
+def _tmpfs_args(size):
+    """The worker's work directory and /tmp: tmpfs of ``size`` bytes anyone may write."""
+    args = []
+    for path in (_INSIDE_WORK, "/tmp"):  # noqa: S108 (the sandbox's own)
+        args += ["--perms", "1777", "--size", str(size), "--tmpfs", path]
     return args
 
 
@@ -205,11 +299,12 @@ def _under(path, roots):
     return any(os.path.commonpath([path, root]) == root for root in roots)
 
 
-def from_conf(conf, work_dir, egress_socket=None):
-    """The working sandbox that ``[local_orchestrator] sandbox`` asks for, probed.
+def from_conf(conf, egress=False, probe_uid=None):
+    """The working sandbox that ``[local_orchestrator] sandbox`` asks for, probed as
+    ``probe_uid`` (a worker uid, when the engine runs as root).
 
     ``auto`` falls back to plain processes, with a warning, when bubblewrap does not work.
-    Bubblewrap workers reach the network only through ``egress_socket``, if given.
+    Bubblewrap workers reach the network only through the egress proxy, if ``egress``.
     """
     opts = conf.local_orchestrator
     python = opts.python or default_python()
@@ -218,15 +313,20 @@ def from_conf(conf, work_dir, egress_socket=None):
         raise exceptions.OrchestratorError(f"The runtime server {SERVER} is missing.")
     if opts.sandbox != "none":
         try:
-            prefix = _bwrap_prefix(python, conf.state_path, egress_socket)
-            egress = _INSIDE_EGRESS if egress_socket else None
-            sandbox = Sandbox(python, address_space, prefix, egress)
-            sandbox.probe(work_dir)
+            prefix = _bwrap_prefix(python, conf.state_path, egress)
+            prefix += _tmpfs_args(opts.tmpfs_size)
+            sandbox = Sandbox(python, address_space, opts.max_processes, prefix, egress)
+            sandbox.probe(probe_uid)
             return sandbox
         except exceptions.OrchestratorError as exc:
             if opts.sandbox == "bwrap":
                 raise
-            LOG.warning("Local workers run without a sandbox: %s", exc)
-    sandbox = Sandbox(python, address_space)
-    sandbox.probe(work_dir)
+            LOG.warning(
+                "Local workers run WITHOUT a sandbox (development only: functions see the "
+                "host's files and network): %s Install bubblewrap (Debian: apt-get install "
+                "bubblewrap) to sandbox them.",
+                exc,
+            )
+    sandbox = Sandbox(python, address_space, opts.max_processes)
+    sandbox.probe(probe_uid)
     return sandbox

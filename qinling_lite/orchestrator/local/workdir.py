@@ -2,7 +2,8 @@
 
 Each orchestrator owns one directory there, locked for as long as it lives; on start, the
 directories of orchestrators that are gone (unlocked) are removed. Each worker gets a short
-random directory inside it, holding its Unix socket, work directory and log.
+random directory inside it, holding its Unix socket (and, without a sandbox, its work
+directory).
 """
 
 import contextlib
@@ -12,24 +13,29 @@ import shutil
 import tempfile
 
 from qinling_lite import exceptions
-from qinling_lite.orchestrator.local import sandbox
+from qinling_lite.orchestrator.local import process
 
 LOCK_NAME = ".lock"
 MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with the final NUL
 
 
 class WorkDir:
-    """This process's directory of worker directories."""
+    """This process's directory of worker directories.
+
+    ``name`` is its name; ``stale`` the names of the dead orchestrators' directories it
+    removed.
+    """
 
     def __init__(self, root):
         os.makedirs(root, mode=0o711, exist_ok=True)
         with _locked(os.path.join(root, LOCK_NAME)):
-            _remove_stale(root)
+            self.stale = _remove_stale(root)
             self.path = tempfile.mkdtemp(prefix="", dir=root)
             self._lock = open(os.path.join(self.path, LOCK_NAME), "wb")
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self.name = os.path.basename(self.path)
         os.chmod(self.path, 0o711)  # noqa: S103 (traversable, not listable, by workers)
-        longest = os.path.join(self.path, "x" * 8, sandbox.SOCKET_NAME)
+        longest = os.path.join(self.path, "x" * 8, process.SOCKET_NAME)
         if len(os.fsencode(longest)) > MAX_SOCKET_PATH:
             self.close()
             raise exceptions.OrchestratorError(
@@ -54,6 +60,8 @@ def _locked(path):
 
 
 def _remove_stale(root):
+    """Remove the directories no live orchestrator holds; return their names."""
+    removed = []
     for entry in os.scandir(root):
         if not entry.is_dir(follow_symlinks=False):
             continue
@@ -65,3 +73,5 @@ def _remove_stale(root):
         except FileNotFoundError:
             pass
         shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.name)
+    return removed

@@ -138,12 +138,15 @@ def descendants(pid):
     return found
 
 
-def _runs_as_nobody(python):
+WORKER_UID = CONF.local_orchestrator.worker_uid_start  # all uids of the range alike
+
+
+def _runs_as_worker(python):
     try:
         subprocess.run(
             [python, "-I", "-S", "-c", "pass"],
-            user=local_sandbox.NOBODY,
-            group=local_sandbox.NOBODY,
+            user=WORKER_UID,
+            group=WORKER_UID,
             extra_groups=[],
             check=True,
             capture_output=True,
@@ -154,16 +157,16 @@ def _runs_as_nobody(python):
 
 
 def python_for(sandbox):
-    """An interpreter for the sandbox: as root without bwrap, one that nobody can run."""
+    """An interpreter for the sandbox: as root without bwrap, one that workers can run."""
     default = local_sandbox.default_python()
-    if sandbox == "bwrap" or os.geteuid() != 0 or _runs_as_nobody(default):
+    if sandbox == "bwrap" or os.geteuid() != 0 or _runs_as_worker(default):
         return default
     name = "python{}.{}".format(*sys.version_info[:2])
     for directory in os.defpath.split(os.pathsep):
         candidate = shutil.which(name, path=directory)
-        if candidate and _runs_as_nobody(candidate):
+        if candidate and _runs_as_worker(candidate):
             return candidate
-    pytest.fail(f"No {name} that uid {local_sandbox.NOBODY} may run (tried {default}).")
+    pytest.fail(f"No {name} that uid {WORKER_UID} may run (tried {default}).")
 
 
 @pytest.fixture

@@ -7,16 +7,16 @@ import sys
 import pytest
 
 from qinling_lite import exceptions
-from qinling_lite.orchestrator.local import process, sandbox
+from qinling_lite.orchestrator.local import process
 
 
 def start(directory, code):
     os.mkdir(directory)
-    with open(os.path.join(directory, sandbox.LOG_NAME), "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", code], stdout=log, stderr=log, start_new_session=True
-        )
-    return process.LocalWorker(str(directory), proc, idle_timeout=1)
+    log = os.memfd_create("worker-log")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=log, stderr=log, start_new_session=True
+    )
+    return process.LocalWorker(str(directory), proc, idle_timeout=1, log=log)
 
 
 def test_early_exit_is_reported_with_its_output(tmp_path):

@@ -61,8 +61,18 @@ def probe(orch, paths=(), modules=()):
     return answer["output"]
 
 
+def is_root():
+    return os.geteuid() == 0
+
+
+def worker_uids(conf):
+    """The uids (and gids) workers run as, when the engine runs as root."""
+    opts = conf.local_orchestrator
+    return range(opts.worker_uid_start, opts.worker_uid_start + opts.worker_uid_count)
+
+
 @pytest.mark.parametrize("sandbox", [s for s in SANDBOXES if s == "bwrap"], indirect=True)
-def test_bwrap_hides_the_host(orch, work_dir):
+def test_bwrap_hides_the_host(orch, work_dir, conf):
     secret = os.path.join(work_dir, "secret.conf")
     with open(secret, "w") as file:
         file.write("password")
@@ -77,18 +87,27 @@ def test_bwrap_hides_the_host(orch, work_dir):
     seen = probe(orch, paths, ["qinling_lite", "oslo_config"])
     assert seen["exists"] == dict.fromkeys(paths, False)
     assert seen["importable"] == {"qinling_lite": False, "oslo_config": False}
-    assert (seen["uid"], seen["gid"]) == (65534, 65534)
+    if is_root():
+        assert seen["uid"] == seen["gid"] and seen["uid"] in worker_uids(conf)
     assert int(seen["cap_eff"], 16) == 0
     assert seen["interfaces"] == ["lo"]
 
 
-@pytest.mark.parametrize("sandbox", ["none"], indirect=True)
-def test_none_runs_as_nobody_when_root(orch):
-    seen = probe(orch)
-    if os.geteuid() == 0:
-        assert (seen["uid"], seen["gid"]) == (65534, 65534)
-    else:
-        assert (seen["uid"], seen["gid"]) == (os.getuid(), os.getgid())
+@pytest.mark.parametrize("sandbox", SANDBOXES, indirect=True)
+def test_as_root_each_worker_runs_as_a_uid_of_its_own(orch, conf):
+    first = spec(function_id="f1", entry="probe.main")
+    second = spec(function_id="f2", entry="probe.main")
+    uids = []
+    for function in (first, second):
+        with orch.worker(function, Package({"probe.py": PROBE}), wait=5) as worker:
+            answer = worker.execute(payload(paths=[], modules=[]), timeout=10)
+        assert answer["success"] is True, answer
+        uids.append((answer["output"]["uid"], answer["output"]["gid"]))
+    if is_root():
+        assert uids[0] != uids[1]
+        assert all(uid == gid and uid in worker_uids(conf) for uid, gid in uids)
+    elif orch._sandbox.kind == "none":
+        assert uids == [(os.getuid(), os.getgid())] * 2
 
 
 def test_worker_rlimits(orch, conf):
