@@ -26,7 +26,7 @@ class Worker:
         self.name = name
         self.healthy = True
         self.last_used = time.monotonic()
-        self._client = worker_client.WorkerClient(address, idle_timeout)
+        self._client = worker_client.WorkerClient(address, idle_timeout, name)
 
     def alive(self):
         """Whether the server may still answer; a pod is, for as long as it is bound."""

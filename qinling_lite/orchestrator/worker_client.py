@@ -39,10 +39,15 @@ class _UnixConnection(http.client.HTTPConnection):
 
 
 class WorkerClient:
-    """Client of one runtime server at a Unix socket path or a (host, port) address."""
+    """Client of one runtime server at a Unix socket path or a (host, port) address.
 
-    def __init__(self, address, idle_timeout):
+    Errors name the worker by ``name`` (they end up in execution results): never by its
+    address, which may be a path of the host.
+    """
+
+    def __init__(self, address, idle_timeout, name="(unnamed)"):
         self.address = address
+        self.name = name
         self._max_idle = idle_timeout / 2
         if isinstance(address, str):
             self._conn = _UnixConnection(address, timeout=None)
@@ -92,12 +97,12 @@ class WorkerClient:
         except TimeoutError:
             self._conn.close()
             raise exceptions.WorkerError(
-                f"Worker at {self.address} did not answer {route} within {timeout} s."
+                f"Worker {self.name} did not answer {route} within {timeout} s."
             ) from None
         except (OSError, http.client.HTTPException) as exc:
             self._conn.close()
             raise exceptions.WorkerError(
-                f"Worker at {self.address} failed on {route}: {type(exc).__name__}: {exc}"
+                f"Worker {self.name} failed on {route}: {type(exc).__name__}: {exc}"
             ) from None
         except BaseException:
             self._conn.close()
@@ -135,7 +140,7 @@ class WorkerClient:
             answer = None
         if status != 200 or not isinstance(answer, dict):
             raise exceptions.WorkerError(
-                f"Worker at {self.address} answered {route} with HTTP {status}: "
+                f"Worker {self.name} answered {route} with HTTP {status}: "
                 f"{data[:200].decode('utf-8', 'replace')}"
             )
         return answer

@@ -51,6 +51,9 @@ EXECUTE_FIELDS = {
 
 # The worker's channel to the egress proxy (``--egress-fd``), when it has no network.
 EGRESS = {"channel": None}
+# The cgroup.procs file (``--cgroup-fd``) of the group with the function's CPU quota, which
+# each execution's process joins; the server itself stays out of it.
+EXECUTION_CGROUP = {"fd": None}
 # Whether the server and its executions are alone in their pid namespace, but for its
 # pid 1 (``--own-pid-namespace``, or the server is pid 1 itself, as in a container).
 PID_NAMESPACE = {"own": False}
@@ -417,6 +420,9 @@ def _run_child(func, request_fd, log_fd, report_fd, server_fds):
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.setsid()
+        if EXECUTION_CGROUP["fd"] is not None:
+            os.write(EXECUTION_CGROUP["fd"], b"0")
+            os.close(EXECUTION_CGROUP["fd"])
         _oom_victim_first()
         for fd in server_fds:
             os.close(fd)
@@ -453,9 +459,9 @@ def _wait_child(pid, report_fd, deadline):
     """Collect the child's report until it is complete, the child exits, or the deadline.
 
     Every process of the execution is then killed (``_end_processes``), so nothing it
-    started outlives it. A child that reported is reaped later (``Worker.prepare``),
-    after the answer is sent, so its exit does not delay the answer; any other child is
-    reaped now for its wait status. Return (report bytes, timed out, wait status, end time).
+    started outlives it. They are reaped later (``Worker.prepare``), after the answer is
+    sent, so that their exit does not delay it. Return (report bytes, timed out, wait
+    status, end time).
     """
     chunks = []
     exited = reported = False
@@ -477,7 +483,9 @@ def _wait_child(pid, report_fd, deadline):
             os.close(pidfd)
     finally:
         _end_processes(pid)
-        status = None if reported else os.waitpid(pid, 0)[1]
+        # Only a child that exited unreported is reaped now, for its wait status: a killed
+        # one may take a while to exit (its CPU quota may be spent) and is reaped later.
+        status = os.waitpid(pid, 0)[1] if exited and not reported else None
     _drain(report_fd, chunks)
     return b"".join(chunks), not (exited or reported), status, ended
 
@@ -854,6 +862,12 @@ def _parse_args(argv):
         "pid 1): each execution ends by killing every other process in it",
     )
     parser.add_argument(
+        "--cgroup-fd",
+        type=int,
+        help="inherited file descriptor of the cgroup.procs file that each execution's "
+        "process joins",
+    )
+    parser.add_argument(
         "--egress-fd",
         type=int,
         help="inherited file descriptor of the channel to the egress proxy, through which "
@@ -876,6 +890,7 @@ def main(argv=None):
     args = _parse_args(argv)
     if args.egress_fd is not None:
         EGRESS["channel"] = socket.socket(fileno=args.egress_fd)
+    EXECUTION_CGROUP["fd"] = args.cgroup_fd
     os.makedirs(args.workdir, exist_ok=True)
     signal.signal(signal.SIGTERM, _on_sigterm)
     PID_NAMESPACE["own"] = args.own_pid_namespace or os.getpid() == 1

@@ -1,9 +1,10 @@
 """Per-sandbox resource control with Linux control groups, v1 or v2.
 
 Each local worker gets a group of its own under this process's group: the memory of all
-its processes together (files in its tmpfs count too), a cap on their number, and a CPU
-quota. The group is also how every process of a worker is found and killed, whatever
-it did to detach itself (``setsid``, double forks).
+its processes together (files in its tmpfs count too), a cap on their number, a CPU cap,
+and the function's CPU quota for its executions (see ``Group``). The group is also how
+every process of a worker is found and killed, whatever it did to detach itself
+(``setsid``, double forks).
 
 Layout: ``<own group>/qinling-lite/<orchestrator>/<worker>``, in each v1 controller's
 hierarchy, or once in the v2 hierarchy (where this process first moves itself into a
@@ -23,8 +24,11 @@ LOG = logging.getLogger(__name__)
 ROOT = "/sys/fs/cgroup"
 CONTROLLERS = ("memory", "pids", "cpu")
 TOP = "qinling-lite"
+EXECUTION = "execution"
+SERVER = "server"
 CPU_PERIOD = 100_000  # microseconds
-KILL_ROUNDS = 100
+SANDBOX_CPU = 1000  # millicpu: a sandbox never takes more than one CPU
+KILL_WAIT = 10.0
 REMOVE_WAIT = 5.0
 
 
@@ -54,87 +58,138 @@ def _read(path):
 
 
 class Group:
-    """One worker's group: one directory per controller (v1) or a single one (v2)."""
+    """One worker's groups.
 
-    def __init__(self, directories, version):
-        self.directories = directories
+    The sandbox's group holds its memory and process limits and a CPU cap of its own
+    (``SANDBOX_CPU``); inside it, the execution group holds the function's CPU quota, so
+    that a busy function never slows the runtime server that times it out. The server
+    moves each execution's process there (``execution_procs``) before running it.
+    v1: ``memory/<w>``, ``pids/<w>``, ``cpu/<w>`` and ``cpu/<w>/execution``; v2:
+    ``<w>`` with the leaves ``<w>/server`` and ``<w>/execution``.
+    """
+
+    def __init__(self, base, version):
         self.version = version
+        if version == 1:
+            self._limits = dict(base)  # controller -> the sandbox's directory
+            self._execution = f"{base['cpu']}/{EXECUTION}"
+            self._joined = list(base.values())
+            self._directories = [self._execution, *base.values()]  # children first
+        else:
+            self._limits = dict.fromkeys(CONTROLLERS, base[""])
+            self._execution = f"{base['']}/{EXECUTION}"
+            self._joined = [f"{base['']}/{SERVER}"]
+            self._directories = [self._execution, *self._joined, base[""]]
+
+    def create(self):
+        made = []
+        try:
+            for directory in reversed(self._directories):  # parents first
+                os.mkdir(directory)
+                made.append(directory)
+            if self.version == 2:
+                _enable_controllers(self._limits["cpu"])
+            self._set_cpu(self._limits["cpu"], SANDBOX_CPU)
+        except OSError:
+            for directory in reversed(made):
+                os.rmdir(directory)
+            raise
 
     def set_limits(self, memory=None, pids=None, cpu=None):
-        """Set what is given: ``memory`` bytes, ``pids`` processes, ``cpu`` millicpu."""
-        d = self.directories
-        if self.version == 1:
-            if memory is not None:
-                files = [f"{d['memory']}/memory.limit_in_bytes"]
-                memsw = f"{d['memory']}/memory.memsw.limit_in_bytes"
+        """Set what is given: the sandbox's ``memory`` (bytes) and ``pids`` (processes),
+        the execution's ``cpu`` (millicpu)."""
+        if memory is not None:
+            if self.version == 1:
+                files = [f"{self._limits['memory']}/memory.limit_in_bytes"]
+                memsw = f"{self._limits['memory']}/memory.memsw.limit_in_bytes"
                 if os.path.exists(memsw):  # swap accounting is on: no swapping past it
                     # memory may never exceed memory+swap: raise the latter first
                     raising = int(_read(files[0])) < memory
                     files.insert(0 if raising else 1, memsw)
                 for path in files:
                     _write(path, str(memory))
-            if pids is not None:
-                _write(f"{d['pids']}/pids.max", str(pids))
-            if cpu is not None:
-                _write(f"{d['cpu']}/cpu.cfs_period_us", str(CPU_PERIOD))
-                _write(f"{d['cpu']}/cpu.cfs_quota_us", str(cpu * CPU_PERIOD // 1000))
-        else:
-            if memory is not None:
-                _write(f"{d['']}/memory.max", str(memory))
+            else:
+                _write(f"{self._limits['memory']}/memory.max", str(memory))
                 with contextlib.suppress(FileNotFoundError):
-                    _write(f"{d['']}/memory.swap.max", "0")
-            if pids is not None:
-                _write(f"{d['']}/pids.max", str(pids))
-            if cpu is not None:
-                _write(f"{d['']}/cpu.max", f"{cpu * CPU_PERIOD // 1000} {CPU_PERIOD}")
+                    _write(f"{self._limits['memory']}/memory.swap.max", "0")
+        if pids is not None:
+            _write(f"{self._limits['pids']}/pids.max", str(pids))
+        if cpu is not None:
+            self._set_cpu(self._execution, cpu)
+
+    def _set_cpu(self, directory, millicpu):
+        """The CPU quota of a group (None: none)."""
+        quota = None if millicpu is None else millicpu * CPU_PERIOD // 1000
+        if self.version == 1:
+            _write(f"{directory}/cpu.cfs_period_us", str(CPU_PERIOD))
+            _write(f"{directory}/cpu.cfs_quota_us", str(-1 if quota is None else quota))
+        else:
+            _write(f"{directory}/cpu.max", f"{quota or 'max'} {CPU_PERIOD}")
 
     def procs_files(self):
-        """The ``cgroup.procs`` files a new process writes ``0`` to, to join the group."""
-        return [f"{directory}/cgroup.procs" for directory in self.directories.values()]
+        """The ``cgroup.procs`` files a new sandbox writes ``0`` to, to join its group."""
+        return [f"{directory}/cgroup.procs" for directory in self._joined]
 
-    def pids(self):
-        """Pids of the processes in the group."""
-        directory = next(iter(self.directories.values()))
-        try:
-            return [int(pid) for pid in _read(f"{directory}/cgroup.procs").split()]
-        except FileNotFoundError:
-            return []
+    def execution_procs(self):
+        """The ``cgroup.procs`` file that moves a process to the execution group."""
+        return f"{self._execution}/cgroup.procs"
 
     def kill(self):
-        """SIGKILL every process of the group, until none is left."""
-        kill_file = f"{self.directories.get('', '')}/cgroup.kill"
+        """SIGKILL every process of the sandbox, until none is left.
+
+        The execution's CPU quota goes first: a throttled process waits for it even to die.
+        """
+        with contextlib.suppress(FileNotFoundError):
+            self._set_cpu(self._execution, None)
+        kill_file = f"{self._limits['memory']}/cgroup.kill"
         if self.version == 2 and os.path.exists(kill_file):
             _write(kill_file, "1")
-        # Killed processes cannot fork any more, so each round leaves fewer new ones.
-        for _ in range(KILL_ROUNDS):
-            pids = self.pids()
-            if not pids:
-                return
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.001)
-        LOG.warning("Processes of cgroup %s survived %d rounds of SIGKILL.", self, KILL_ROUNDS)
+        _kill_all(self._directories)
 
     def remove(self):
         """Kill what is left and remove the directories (once their processes are gone)."""
         self.kill()
-        deadline = time.monotonic() + REMOVE_WAIT
-        for directory in self.directories.values():
-            while True:
-                try:
-                    os.rmdir(directory)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError as exc:
-                    if exc.errno != errno.EBUSY or time.monotonic() > deadline:
-                        LOG.warning("Cannot remove cgroup %s: %s", directory, exc)
-                        break
-                    time.sleep(0.005)
+        _remove_directories(self._directories)
 
     def __str__(self):
-        return next(iter(self.directories.values()))
+        return self._limits["memory"]
+
+
+def _kill_all(directories):
+    """SIGKILL the processes of the groups ``directories`` until none is left.
+
+    Killed processes cannot fork any more, so each round leaves fewer new ones.
+    """
+    deadline = time.monotonic() + KILL_WAIT
+    while time.monotonic() < deadline:
+        pids = []
+        for directory in directories:
+            with contextlib.suppress(FileNotFoundError):
+                pids += [int(pid) for pid in _read(f"{directory}/cgroup.procs").split()]
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.005)
+    LOG.warning("Processes of cgroups %s survived SIGKILL for %s s.", directories, KILL_WAIT)
+
+
+def _remove_directories(directories):
+    """rmdir each, waiting a little for the exit of processes just killed."""
+    deadline = time.monotonic() + REMOVE_WAIT
+    for directory in directories:
+        while True:
+            try:
+                os.rmdir(directory)
+                break
+            except FileNotFoundError:
+                break
+            except OSError as exc:
+                if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+                    LOG.warning("Cannot remove cgroup %s: %s", directory, exc)
+                    break
+                time.sleep(0.005)
 
 
 class Hierarchy:
@@ -175,41 +230,33 @@ class Hierarchy:
 
     def create(self, name):
         """A new group for worker ``name``."""
-        directories = {c: f"{parent}/{name}" for c, parent in self._parents.items()}
-        made = []
-        try:
-            for directory in directories.values():
-                os.mkdir(directory)
-                made.append(directory)
-        except OSError:
-            for directory in made:
-                os.rmdir(directory)
-            raise
-        return Group(directories, self.version)
+        group = Group({c: f"{parent}/{name}" for c, parent in self._parents.items()}, self.version)
+        group.create()
+        return group
 
     def close(self):
         """Remove this orchestrator's directories (its workers' groups are gone)."""
-        for parent in self._parents.values():
-            Group({"": parent}, self.version).remove()
+        _remove_directories(self._parents.values())
 
     @staticmethod
     def remove_stale(name, root=ROOT):
-        """Remove the groups left by a dead orchestrator ``name``, killing what is in them."""
+        """Remove the groups a dead orchestrator ``name`` left, killing what is in them."""
         try:
             own = _own_paths()
         except OSError:
             return
         bases = [f"{root}/{c}{own[c]}".rstrip("/") for c in CONTROLLERS if c in own]
-        if "" in own:
+        if "" in own:  # this process may have moved itself into a leaf
             bases += [f"{root}{own['']}".rstrip("/"), f"{root}{os.path.dirname(own[''])}"]
         for base in bases:
             parent = f"{base}/{TOP}/{name}"
             if not os.path.isdir(parent):
                 continue
-            for entry in os.scandir(parent):
-                if entry.is_dir(follow_symlinks=False):
-                    Group({"": entry.path}, 1).remove()
-            Group({"": parent}, 1).remove()
+            directories = [
+                path for path, _, _ in sorted(os.walk(parent), key=lambda w: -len(w[0]))
+            ]  # the deepest first
+            _kill_all(directories)
+            _remove_directories(directories)
 
 
 def _enable_controllers(directory):

@@ -293,6 +293,7 @@ class LocalOrchestrator(base.Orchestrator):
                 log=log,
                 uid=uid,
                 cgroup_procs=tuple(group.procs_files()) if group else (),
+                cgroup_execution=group.execution_procs() if group else None,
                 egress=channel,
             )
             proc = self._spawner.submit(self._sandbox.start, launch, IDLE_TIMEOUT).result()

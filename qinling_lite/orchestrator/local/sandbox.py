@@ -63,6 +63,7 @@ class Launch:
     log: int  # file descriptor of its log (stdout and stderr)
     uid: int | None = None  # its own uid and gid, when the engine runs as root
     cgroup_procs: tuple = ()  # the cgroup.procs files of its cgroup, if any
+    cgroup_execution: str | None = None  # the cgroup.procs file of its executions' group
     egress: socket.socket | None = None  # its end of the egress proxy's channel
 
 
@@ -112,7 +113,17 @@ class Sandbox:
         if launch.egress is not None:
             args += ["--egress-fd", str(launch.egress.fileno())]
             fds.append(launch.egress.fileno())
-        return self._popen(args, launch, fds, stdout=launch.log, stderr=launch.log)
+        execution_group = None
+        try:
+            if launch.cgroup_execution is not None:
+                # Opened here, as root: the worker may move its own processes there only.
+                execution_group = os.open(launch.cgroup_execution, os.O_WRONLY | os.O_CLOEXEC)
+                args += ["--cgroup-fd", str(execution_group)]
+                fds.append(execution_group)
+            return self._popen(args, launch, fds, stdout=launch.log, stderr=launch.log)
+        finally:
+            if execution_group is not None:
+                os.close(execution_group)
 
     def probe(self, uid):
         """Check that a worker as ``uid`` could run the interpreter and read the server.
@@ -154,45 +165,60 @@ class Sandbox:
         )
 
     def _popen(self, args, launch, fds, server=True, **kwargs):
-        """Popen ``python -I -S [server] *args`` in the sandbox for ``launch``."""
-        server_file = None
-        if self._prefix is None:
-            home = os.path.join(launch.directory, WORK_NAME) if server else "/"
-            argv = [self._python, "-I", "-S", *([str(SERVER)] if server else []), *args]
-            kwargs["cwd"] = home
-            drop_to = launch.uid
-        else:
-            home = _INSIDE_WORK
-            server_file = os.open(SERVER, os.O_RDONLY | os.O_CLOEXEC)
-            fds = [*fds, server_file]
-            argv = [f"qinling-lite-worker {launch.directory}", *self._prefix[1:]]
-            argv += ["--perms", "0444", "--file", str(server_file), _INSIDE_SERVER]
-            argv += ["--chdir", home, "--setenv", "HOME", home, "--"]
-            if self._setpriv is not None:
-                argv += [
-                    *(self._setpriv, f"--reuid={launch.uid}", f"--regid={launch.uid}"),
-                    *("--clear-groups", "--inh-caps=-all", "--bounding-set=-all"),
-                    *("--no-new-privs", "--pdeathsig=keep", "--"),
-                ]
-            argv += [self._python, "-I", "-S", *([_INSIDE_SERVER] if server else []), *args]
-            kwargs["executable"] = self._prefix[0]
-            drop_to = None  # setpriv does it, inside
-        nproc = self._max_processes if launch.uid is not None else None
+        """Popen ``python -I -S [server] *args`` in the sandbox for ``launch``.
+
+        Its working directory on the host is the worker's private directory: under
+        bubblewrap that is where ``/proc/PID/cwd`` of the sandbox's (outer) process points;
+        inside, nothing names it (bubblewrap's options come through a pipe, not its
+        command line, which its init in the sandbox shares).
+        """
+        opened = []
         try:
+            if self._prefix is None:
+                home = os.path.join(launch.directory, WORK_NAME) if server else "/"
+                argv = [self._python, "-I", "-S", *([str(SERVER)] if server else []), *args]
+                drop_to = launch.uid
+            else:
+                home = _INSIDE_WORK
+                opened.append(os.open(SERVER, os.O_RDONLY | os.O_CLOEXEC))
+                inner = [*self._prefix[1:], "--perms", "0444", "--file", str(opened[-1])]
+                inner += [_INSIDE_SERVER, "--chdir", home, "--setenv", "HOME", home]
+                opened.append(_pipe_with(b"".join(os.fsencode(arg) + b"\0" for arg in inner)))
+                argv = [self._prefix[0], "--args", str(opened[-1]), "--"]
+                if self._setpriv is not None:
+                    argv += [
+                        *(self._setpriv, f"--reuid={launch.uid}", f"--regid={launch.uid}"),
+                        *("--clear-groups", "--inh-caps=-all", "--bounding-set=-all"),
+                        *("--no-new-privs", "--pdeathsig=keep", "--"),
+                    ]
+                argv += [self._python, "-I", "-S", *([_INSIDE_SERVER] if server else []), *args]
+                drop_to = None  # setpriv does it, inside
+            nproc = self._max_processes if launch.uid is not None else None
             return subprocess.Popen(
                 argv,
+                cwd=(home if self._prefix is None else launch.directory) if server else "/",
                 env={"PATH": _PATH, "HOME": home},
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                pass_fds=fds,
+                pass_fds=[*fds, *opened],
                 preexec_fn=_child_setup(
                     self._address_space, nproc, launch.cgroup_procs, drop_to, os.getpid()
                 ),
                 **kwargs,
             )
         finally:
-            if server_file is not None:
-                os.close(server_file)
+            for fd in opened:
+                os.close(fd)
+
+
+def _pipe_with(data):
+    """The read end of a pipe holding ``data`` (at most a pipe's buffer) then its end."""
+    read, write = os.pipe()
+    try:
+        os.write(write, data)
+    finally:
+        os.close(write)
+    return read
 
 
 def _child_setup(address_space, nproc, cgroup_procs, uid, parent):

@@ -103,12 +103,22 @@ def _read(path):
         return b""
 
 
+def _place(pid):
+    """What names a worker's process on the host: its command line and working directory."""
+    try:
+        cwd = os.fsencode(os.readlink(f"/proc/{pid}/cwd"))
+    except OSError:
+        cwd = b""
+    return _read(f"/proc/{pid}/cmdline") + b"\0" + cwd + b"/"
+
+
 def processes_using(work_dir, name=None):
-    """Pids of the processes whose command line names ``work_dir`` (or worker ``name`` in it)."""
+    """Pids of the processes whose command line or working directory names ``work_dir``
+    (or worker ``name`` in it)."""
     pattern = re.escape(os.fsencode(work_dir))
     if name:
         pattern += rb"/[^/]+/" + re.escape(name.encode()) + rb"[/\0]"
-    return [pid for pid in _proc_pids() if re.search(pattern, _read(f"/proc/{pid}/cmdline"))]
+    return [pid for pid in _proc_pids() if re.search(pattern, _place(pid))]
 
 
 def worker_pids(work_dir):
@@ -118,7 +128,7 @@ def worker_pids(work_dir):
     for pid in _proc_pids():
         stat = _read(f"/proc/{pid}/stat").rpartition(b")")[2].split()
         if stat and int(stat[1]) == os.getpid():
-            match = pattern.search(_read(f"/proc/{pid}/cmdline"))
+            match = pattern.search(_place(pid))
             if match:
                 found[match.group(1).decode()] = pid
     return found
