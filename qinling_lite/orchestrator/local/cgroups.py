@@ -26,6 +26,7 @@ CONTROLLERS = ("memory", "pids", "cpu")
 TOP = "qinling-lite"
 EXECUTION = "execution"
 SERVER = "server"
+ENGINE_LEAF = "engine"  # v2: where this process moves itself to hand controllers down
 CPU_PERIOD = 100_000  # microseconds
 SANDBOX_CPU = 1000  # millicpu: a sandbox never takes more than one CPU
 KILL_WAIT = 10.0
@@ -201,27 +202,27 @@ class Hierarchy:
 
     @classmethod
     def detect(cls, name, root=ROOT):
-        """The hierarchy for orchestrator ``name``; Unavailable with the reason if none."""
+        """The hierarchy of an orchestrator of this process, its groups named after
+        ``name``; Unavailable with the reason if there is none.
+
+        The groups that orchestrators of processes now dead left behind are removed.
+        """
         try:
-            own = _own_paths()
+            version, bases = _bases(root)
         except OSError as exc:
-            raise Unavailable(f"cannot read /proc/self/cgroup: {exc}") from None
-        v1 = {c: f"{root}/{c}{own[c]}".rstrip("/") for c in CONTROLLERS if c in own}
-        if len(v1) == len(CONTROLLERS) and all(os.path.isdir(d) for d in v1.values()):
-            version, bases = 1, v1
-        elif "" in own and os.path.exists(f"{root}/cgroup.controllers"):
-            version, bases = 2, {"": _v2_delegate(f"{root}{own['']}".rstrip("/"))}
-        else:
-            raise Unavailable("no memory, pids and cpu controllers are mounted")
+            raise Unavailable(f"cannot read this process's cgroups: {exc}") from None
+        if version == 2:
+            bases = {"": _v2_delegate(bases[""])}
         parents = {}
         try:
             for controller, base in bases.items():
                 top = f"{base}/{TOP}"
                 os.makedirs(top, exist_ok=True)
+                _remove_stale(top)
                 if version == 2:
                     _enable_controllers(top)
-                parents[controller] = f"{top}/{name}"
-                os.makedirs(parents[controller], exist_ok=True)
+                parents[controller] = f"{top}/{_owned(name)}"
+                os.mkdir(parents[controller])
                 if version == 2:
                     _enable_controllers(parents[controller])
         except OSError as exc:
@@ -238,25 +239,46 @@ class Hierarchy:
         """Remove this orchestrator's directories (its workers' groups are gone)."""
         _remove_directories(self._parents.values())
 
-    @staticmethod
-    def remove_stale(name, root=ROOT):
-        """Remove the groups a dead orchestrator ``name`` left, killing what is in them."""
-        try:
-            own = _own_paths()
-        except OSError:
-            return
-        bases = [f"{root}/{c}{own[c]}".rstrip("/") for c in CONTROLLERS if c in own]
-        if "" in own:  # this process may have moved itself into a leaf
-            bases += [f"{root}{own['']}".rstrip("/"), f"{root}{os.path.dirname(own[''])}"]
-        for base in bases:
-            parent = f"{base}/{TOP}/{name}"
-            if not os.path.isdir(parent):
-                continue
-            directories = [
-                path for path, _, _ in sorted(os.walk(parent), key=lambda w: -len(w[0]))
-            ]  # the deepest first
-            _kill_all(directories)
-            _remove_directories(directories)
+
+def _bases(root):
+    """(version, {controller: this process's group}) of the hierarchy in use."""
+    own = _own_paths()
+    v1 = {c: f"{root}/{c}{own[c]}".rstrip("/") for c in CONTROLLERS if c in own}
+    if len(v1) == len(CONTROLLERS) and all(os.path.isdir(d) for d in v1.values()):
+        return 1, v1
+    if "" in own and os.path.exists(f"{root}/cgroup.controllers"):
+        path = own[""]
+        if os.path.basename(path) == ENGINE_LEAF:  # moved there by _v2_delegate
+            path = os.path.dirname(path)
+        return 2, {"": f"{root}{path}".rstrip("/")}
+    raise Unavailable("no memory, pids and cpu controllers are mounted")
+
+
+def _start_time(pid):
+    """The start time of process ``pid`` (clock ticks since boot), None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rpartition(b")")[2].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _owned(name):
+    """``name`` marked with this process, so that others can tell when it is gone."""
+    return f"{name}.{os.getpid()}.{_start_time(os.getpid())}"
+
+
+def _remove_stale(top):
+    """Kill and remove the groups under ``top`` whose owning process is gone."""
+    for entry in os.scandir(top):
+        _, _, owner = entry.name.partition(".")
+        pid, _, start = owner.partition(".")
+        if not (pid.isdigit() and start.isdigit()) or _start_time(int(pid)) == int(start):
+            continue  # not ours, or its process lives
+        directories = [path for path, _, _ in os.walk(entry.path)]
+        directories.sort(key=len, reverse=True)  # the deepest first
+        _kill_all(directories)
+        _remove_directories(directories)
 
 
 def _enable_controllers(directory):
@@ -280,7 +302,7 @@ def _v2_delegate(own):
     except OSError as exc:
         if exc.errno != errno.EBUSY:
             raise Unavailable(f"cannot enable controllers in {own}: {exc}") from None
-        leaf = f"{own}/engine"
+        leaf = f"{own}/{ENGINE_LEAF}"
         try:
             os.makedirs(leaf, exist_ok=True)
             for pid in _read(f"{own}/cgroup.procs").split():

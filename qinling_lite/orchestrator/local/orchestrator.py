@@ -368,10 +368,8 @@ class LocalOrchestrator(base.Orchestrator):
 
 
 def _cgroups(work_dir):
-    """The cgroups of this orchestrator's workers (after removing those of dead ones), or
-    None with a warning when the host gives none."""
-    for name in work_dir.stale:
-        cgroups.Hierarchy.remove_stale(name)
+    """The cgroups of this orchestrator's workers, or None with a warning when the host
+    gives none."""
     try:
         return cgroups.Hierarchy.detect(work_dir.name)
     except cgroups.Unavailable as exc:

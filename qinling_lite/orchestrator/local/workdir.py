@@ -20,16 +20,12 @@ MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with the final NUL
 
 
 class WorkDir:
-    """This process's directory of worker directories.
-
-    ``name`` is its name; ``stale`` the names of the dead orchestrators' directories it
-    removed.
-    """
+    """This process's directory of worker directories; ``name`` is its name."""
 
     def __init__(self, root):
         os.makedirs(root, mode=0o711, exist_ok=True)
         with _locked(os.path.join(root, LOCK_NAME)):
-            self.stale = _remove_stale(root)
+            _remove_stale(root)
             self.path = tempfile.mkdtemp(prefix="", dir=root)
             self._lock = open(os.path.join(self.path, LOCK_NAME), "wb")
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -60,8 +56,7 @@ def _locked(path):
 
 
 def _remove_stale(root):
-    """Remove the directories no live orchestrator holds; return their names."""
-    removed = []
+    """Remove the directories no live orchestrator holds."""
     for entry in os.scandir(root):
         if not entry.is_dir(follow_symlinks=False):
             continue
@@ -73,5 +68,3 @@ def _remove_stale(root):
         except FileNotFoundError:
             pass
         shutil.rmtree(entry.path, ignore_errors=True)
-        removed.append(entry.name)
-    return removed

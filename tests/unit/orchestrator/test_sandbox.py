@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from qinling_lite import config, exceptions, orchestrator
+from qinling_lite.orchestrator.local import cgroups
 from qinling_lite.orchestrator.local import sandbox as local_sandbox
 from tests.unit.orchestrator.conftest import (
     SANDBOXES,
@@ -120,7 +121,7 @@ def test_worker_rlimits(orch, conf):
     assert limits["Max open files"] == [str(local_sandbox.NOFILE)] * 2
 
 
-def test_workers_die_with_the_control_plane(conf):
+def test_workers_die_with_the_control_plane(conf, make_orchestrator):
     """A control plane killed with SIGKILL takes its workers along."""
     opts = conf.local_orchestrator
     options = {name: opts[name] for name in ("sandbox", "python", "work_dir", "pool_size")}
@@ -135,9 +136,23 @@ def test_workers_die_with_the_control_plane(conf):
         """
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(config.__file__)))
-    process = subprocess.run([sys.executable, "-c", script], cwd=root)
-    assert process.returncode == -signal.SIGKILL
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=root)
+    assert process.wait() == -signal.SIGKILL
     assert wait_for(lambda: processes_using(opts.work_dir) == [])
+    # Its cgroups are gone once another orchestrator starts, whatever its work_dir.
+    left = [path for path in cgroup_dirs() if f".{process.pid}." in path]
+    assert left or os.geteuid() != 0
+    make_orchestrator()
+    assert not [path for path in cgroup_dirs() if f".{process.pid}." in path]
+
+
+def cgroup_dirs():
+    """The directories of the orchestrators' cgroups, in every hierarchy."""
+    found = []
+    for top, _, _ in os.walk("/sys/fs/cgroup"):
+        if os.path.basename(top) == cgroups.TOP:
+            found += [entry.path for entry in os.scandir(top) if entry.is_dir()]
+    return found
 
 
 def test_bad_interpreter_fails_create_pool(override, make_orchestrator, conf):
