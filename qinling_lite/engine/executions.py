@@ -123,9 +123,11 @@ class ExecutionRunner:
         if function_code.is_image(execution.code):
             return self._run_image(execution)
         spec, package = self.worker_for(execution)
+        positional = function_input.positional(execution.input)
         payload = {
             "execution_id": execution.id,
-            "input": execution.input or {},
+            "input": {} if positional else execution.input or {},
+            "args": [execution.input] if positional else [],
             "timeout": execution.timeout,
             "memory_size": execution.memory_size,
             "cpu": execution.cpu,

@@ -378,9 +378,13 @@ def _report(success, output):
 
 
 def _call(func, request):
-    """Call the function as the request says; return the report line."""
+    """Call the function as the request says; return the report line.
+
+    ``input`` holds the keyword arguments, as they are; ``args`` (optional) the
+    positional ones.
+    """
     kwargs = dict(request["input"])
-    args = (kwargs.pop("__function_input"),) if "__function_input" in kwargs else ()
+    args = tuple(request.get("args") or ())
     context = dict(request["context"])
     os_auth = context.pop("os_auth", None)
     kwargs["context"] = {

@@ -11,11 +11,14 @@ from qinling_lite import exceptions, function_input
         (None, None),
         ("", None),
         ('{"name": "x"}', {"name": "x"}),
-        ("plain words", {"__function_input": "plain words"}),
-        ("42", {"__function_input": "42"}),
-        ("[1, 2]", {"__function_input": "[1, 2]"}),
-        ('"quoted"', {"__function_input": '"quoted"'}),
-        ("null", {"__function_input": "null"}),
+        ('{"__function_input": "x"}', {"__function_input": "x"}),
+        ("plain words", "plain words"),
+        ("42", "42"),
+        ("[1, 2]", "[1, 2]"),
+        ('"quoted"', '"quoted"'),
+        ("null", "null"),
+        ("{not json", "{not json"),
+        ('{"a": NaN}', '{"a": NaN}'),
     ],
 )
 def test_parse(raw, stored):
@@ -44,3 +47,21 @@ def test_as_args_splits_like_a_shell_and_passes_objects_as_json(raw, args):
 def test_as_args_refuses_an_unbalanced_quote():
     with pytest.raises(exceptions.InputError, match="not a valid argument list"):
         function_input.as_args(function_input.parse("'open"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ('{"a":' * 65 + "1" + "}" * 65, "nested deeper than 64 levels"),
+        ('{"a": "\\ud800"}', "lone surrogate"),
+    ],
+)
+def test_an_object_beyond_the_bounds_is_refused_not_made_text(raw, message):
+    with pytest.raises(exceptions.InputError, match=f"The input is refused: .*{message}"):
+        function_input.parse(raw)
+
+
+def test_only_text_is_positional():
+    assert function_input.positional(function_input.parse("words"))
+    assert not function_input.positional(function_input.parse('{"__function_input": "x"}'))
+    assert not function_input.positional(None)

@@ -20,8 +20,8 @@ class TestExecutionInput:
         assert function_input.render(None) is None
 
     def test_raw_function_input_is_given_back_as_is(self):
-        assert function_input.render({"__function_input": "hello"}) == "hello"
-        assert function_input.render({"__function_input": "[1, 2]"}) == "[1, 2]"
+        assert function_input.render("hello") == "hello"
+        assert function_input.render("[1, 2]") == "[1, 2]"
 
     def test_dict_becomes_json_text(self):
         stored = {"name": "qinling", "n": 3, "nested": {"a": [1, None]}}
@@ -29,8 +29,10 @@ class TestExecutionInput:
         assert isinstance(text, str)
         assert json.loads(text) == stored
 
-    def test_function_input_with_other_keys_is_a_plain_dict(self):
-        stored = {"__function_input": "x", "other": 1}
+    @pytest.mark.parametrize(
+        "stored", [{"__function_input": "x"}, {"__function_input": "x", "o": 1}]
+    )
+    def test_an_object_is_json_text_whatever_its_keys(self, stored):
         assert json.loads(function_input.render(stored)) == stored
 
     def test_empty_dict(self):
@@ -154,7 +156,7 @@ class TestFromDb:
 
     @pytest.mark.parametrize(
         ("stored", "wire"),
-        [(None, None), ({"__function_input": "raw text"}, "raw text")],
+        [(None, None), ("raw text", "raw text")],
     )
     def test_execution_input_wire_form(self, stored, wire):
         assert types.Execution.from_db(_execution(input=stored)).input == wire

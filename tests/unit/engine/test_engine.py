@@ -213,11 +213,11 @@ def test_an_image_function_runs_once_per_execution_with_its_input_as_arguments(e
         assert db_api.get_execution(execution.id).logs == f"args: {args}\n"
     assert db_api.get_function(echo.id).count == 2
 
-    failing = _pending(_image_function(harness.EXIT), input={"__function_input": "7"})
+    failing = _pending(_image_function(harness.EXIT), input="7")
     outcome = engine.manager.create_execution(None, failing.id)
     assert (outcome["status"], outcome["result"]["output"]) == (status.FAILED, "Exit code 7.")
 
-    slow = _pending(_image_function(harness.SLEEP, timeout=1), input={"__function_input": "30"})
+    slow = _pending(_image_function(harness.SLEEP, timeout=1), input="30")
     outcome = engine.manager.create_execution(None, slow.id)
     assert outcome["status"] == status.FAILED
     assert outcome["result"] == {"duration": 1, "output": "Function execution timeout."}
@@ -230,7 +230,7 @@ def test_an_image_function_runs_once_per_execution_with_its_input_as_arguments(e
 
 
 def test_an_image_function_input_that_is_no_argument_list_ends_in_error(engine):
-    execution = _pending(_image_function(harness.ECHO), input={"__function_input": "'open"})
+    execution = _pending(_image_function(harness.ECHO), input="'open")
     outcome = engine.manager.create_execution(None, execution.id)
     assert outcome["status"] == status.ERROR
     assert outcome["result"]["output"].startswith("The input is not a valid argument list")

@@ -198,10 +198,16 @@ def test_load_different_function_conflicts(worker):
     assert worker.load({"hello_world.py": HELLO}, version=1)[0] == 409
 
 
-def test_function_input_is_positional(worker):
+def test_args_are_positional(worker):
     loaded(worker, "def main(value, **kwargs):\n    return [value, sorted(kwargs)]\n")
-    answer = worker.execute(input={"__function_input": [1, 2], "x": 1})
+    answer = worker.execute(args=[[1, 2]], input={"x": 1})
     assert answer["output"] == [[1, 2], ["context", "x"]]
+
+
+def test_input_keys_are_keywords_whatever_their_names(worker):
+    loaded(worker, "def main(*args, **kwargs):\n    return [args, sorted(kwargs)]\n")
+    answer = worker.execute(input={"__function_input": "x"})
+    assert answer["output"] == [[], ["__function_input", "context"]]
 
 
 def test_context_is_passed(worker):
@@ -290,9 +296,9 @@ def test_timeout_kills_grandchildren(worker):
 def test_memory_limit(worker):
     source = "def main(size, **kwargs):\n    b = bytearray(size)\n    return len(b)\n"
     loaded(worker, source)
-    answer = worker.execute(memory_size=32 * MIB, input={"__function_input": 8 * MIB})
+    answer = worker.execute(memory_size=32 * MIB, args=[8 * MIB])
     assert (answer["success"], answer["output"]) == (True, 8 * MIB)
-    answer = worker.execute(memory_size=32 * MIB, input={"__function_input": 200 * MIB})
+    answer = worker.execute(memory_size=32 * MIB, args=[200 * MIB])
     assert answer["success"] is False
     assert answer["output"] == (
         f"Function execution failed: memory limit of {32 * MIB} bytes exceeded."
