@@ -67,6 +67,11 @@ class PayloadTooLarge(QinlingLiteError):
         super().__init__(f"Request body larger than the limit of {limit} bytes.")
 
 
+class UnsupportedMediaType(QinlingLiteError):
+    code = 415
+    message = "Unsupported media type."
+
+
 class TooManyRequests(QinlingLiteError):
     code = 429
     message = "Too many requests."

@@ -2,7 +2,7 @@
 
 import pecan
 
-from qinling_lite.api import auth, errors, hooks, pecan_argspec
+from qinling_lite.api import auth, decoding, errors, hooks, pecan_argspec
 from qinling_lite.api.controllers import root
 
 
@@ -19,5 +19,6 @@ def setup_app(conf, engine_client, storage):
         ],
         force_canonical=False,
         guess_content_type_from_ext=False,
+        request_cls=decoding.Request,
     )
     return errors.JsonErrorMiddleware(auth.wrap(app, conf))

@@ -5,7 +5,7 @@ import webob
 from oslo_log import log as logging
 
 from qinling_lite import context, exceptions
-from qinling_lite.api import auth, errors, policy
+from qinling_lite.api import auth, decoding, errors, policy
 from qinling_lite.identity import trustee
 
 LOG = logging.getLogger(__name__)
@@ -54,8 +54,8 @@ class RequestBodyHook(pecan.hooks.PecanHook):
     """Checks bodies before routing (pecan parses form bodies while routing).
 
     Over the size limit -> 413: webhook invocations have their own, small limit;
-    everything else may carry a function package plus its form fields. A JSON body
-    must be an object (WSME answers 500 to anything else).
+    everything else may carry a function package plus its form fields. Then the body
+    must decode (``decoding.check``): a JSON body is decoded here, once.
     """
 
     FORM_OVERHEAD = 64 * 1024
@@ -76,10 +76,7 @@ class RequestBodyHook(pecan.hooks.PecanHook):
             request.body = body
         elif (request.content_length or 0) > limit:
             raise exceptions.PayloadTooLarge(limit)
-        if request.content_type == "application/json" and request.content_length:
-            start = request.body.lstrip()[:1]
-            if start and start != b"{":
-                raise exceptions.InputError("The JSON body must be an object.")
+        decoding.check(request, invoke=request.path.endswith("/invoke"))
 
 
 class ErrorHook(pecan.hooks.PecanHook):

@@ -20,32 +20,58 @@ def boolean(value, name):
         raise exceptions.InputError(f"Invalid boolean for {name}: {value!r}.") from e
 
 
+# The largest value of an Integer column on every database (MySQL and PostgreSQL: 32 bits).
+INT_MAX = 2**31 - 1
+
+
+def integer(value, minimum=-INT_MAX - 1, maximum=INT_MAX, text=False):
+    """``value`` as an int within [minimum, maximum], or ValueError.
+
+    An integer is a JSON integer: not a boolean, a float or a string (Python and WSME
+    would take ``true``, truncate ``5.5`` and read an Arabic-Indic digit as a number).
+    ``text``: a string of ASCII decimal digits is taken too, as a path or a query
+    parameter carries it.
+    """
+    if text and isinstance(value, str):
+        value = text_int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("An integer is required.")
+    if not minimum <= value <= maximum:
+        raise ValueError(f"The value must be from {minimum} to {maximum}.")
+    return value
+
+
+def text_int(value):
+    """A form field or query parameter meant as an integer: the int of a string of ASCII
+    decimal digits; anything else as it is, for the integer check to refuse."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        try:
+            return int(value)
+        except ValueError:  # more digits than Python converts
+            return value
+    return value
+
+
 def version_number(value, minimum=1):
-    """A function version number from a path or query: an integer from ``minimum``
-    (0 names the function itself, where admin calls accept it)."""
+    """A function version number from a path or query: ASCII digits, from ``minimum``
+    (0 names the function itself, where admin calls accept it) to INT_MAX."""
     try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = -1
-    if number < minimum:
-        raise exceptions.InputError(f"Invalid version number: {value!r}.")
-    return number
+        return integer(value, minimum, INT_MAX, text=True)
+    except ValueError:
+        raise exceptions.InputError(f"Invalid version number: {value!r}.") from None
 
 
 def bounded_int(value, name, minimum, maximum, unit):
-    """An integer form field within [minimum, maximum], with Qinling's messages."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError) as e:
-        raise exceptions.InputError(
-            f"Invalid {name} resource specified. An integer is required."
-        ) from e
-    if not minimum <= number <= maximum:
+    """An integer within [minimum, maximum], with Qinling's messages: a JSON integer, or
+    a form field read by ``text_int``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise exceptions.InputError(f"Invalid {name} resource specified. An integer is required.")
+    if not minimum <= value <= maximum:
         raise exceptions.InputError(
             f"{name} resource limitation not within the allowable range: "
             f"{minimum} ~ {maximum}({unit})."
         )
-    return number
+    return value
 
 
 def list_scope(ctx, resource, all_projects, project_id):

@@ -3,6 +3,7 @@
 import json
 
 from wsme import types as wtypes
+from wsme.rest import json as wsme_json
 
 from qinling_lite import function_input
 from qinling_lite.api import params
@@ -22,6 +23,51 @@ class Uuid(wtypes.UuidType):
 
 
 UUID = Uuid()
+
+
+class Integer(wtypes.UserType):
+    """A JSON integer within [minimum, maximum] (``params.integer``); by default within
+    the range of an Integer column.
+
+    ``text``: a string of ASCII decimal digits is taken too, for ``function_version``,
+    which ``openstack function alias update`` sends as a string.
+    """
+
+    basetype = int
+    name = "integer"
+
+    def __init__(self, minimum=-params.INT_MAX - 1, maximum=params.INT_MAX, text=False):
+        self.minimum = minimum
+        self.maximum = maximum
+        self.text = text
+
+    def validate(self, value):
+        return params.integer(value, self.minimum, self.maximum, self.text)
+
+
+class Boolean(wtypes.UserType):
+    """A JSON boolean, ``true`` or ``false`` (WSME's ``bool`` takes 1 and "yes" too)."""
+
+    basetype = bool
+    name = "boolean"
+
+    def validate(self, value):
+        if not isinstance(value, bool):
+            raise ValueError("A boolean (true or false) is required.")
+        return value
+
+
+@wsme_json.fromjson.when_type(Integer)
+@wsme_json.fromjson.when_type(Boolean)
+def _as_sent(datatype, value):
+    """The JSON value as it came, for the type's ``validate`` to check when the attribute
+    is set (WSME would convert it first, truncating 5.5 and taking true as 1)."""
+    return value
+
+
+BOOLEAN = Boolean()
+# A function version number in a body: 0 (the function itself) or a version.
+VERSION = Integer(minimum=0, text=True)
 
 
 class Body(wtypes.Base):
@@ -61,8 +107,8 @@ class Runtime(Resource):
     name = wtypes.wsattr(wtypes.StringType(max_length=255))
     description = wtypes.wsattr(wtypes.StringType(max_length=255))
     image = wtypes.wsattr(wtypes.StringType(min_length=1, max_length=255))
-    is_public = wtypes.wsattr(bool, default=True)
-    trusted = wtypes.wsattr(bool, default=True)
+    is_public = wtypes.wsattr(BOOLEAN, default=True)
+    trusted = wtypes.wsattr(BOOLEAN, default=True)
     status = wtypes.wsattr(wtypes.text, readonly=True)
     status_reason = wtypes.wsattr(wtypes.text, readonly=True)
 
@@ -117,7 +163,7 @@ class FunctionVersions(wtypes.Base):
 class FunctionAlias(Resource):
     name = wtypes.wsattr(wtypes.StringType(min_length=1, max_length=255))
     function_id = wtypes.wsattr(UUID)
-    function_version = wtypes.wsattr(int)
+    function_version = wtypes.wsattr(VERSION)
     description = wtypes.wsattr(wtypes.StringType(max_length=255))
 
 
@@ -129,11 +175,11 @@ class Job(Resource):
     name = wtypes.wsattr(wtypes.StringType(max_length=255))
     function_id = wtypes.wsattr(UUID)
     function_alias = wtypes.wsattr(wtypes.StringType(max_length=255))
-    function_version = wtypes.wsattr(int)
+    function_version = wtypes.wsattr(VERSION)
     function_input = wtypes.wsattr(wtypes.StringType(max_length=65535))
     status = wtypes.text
     pattern = wtypes.wsattr(wtypes.StringType(max_length=32))
-    count = wtypes.wsattr(int)
+    count = wtypes.wsattr(Integer())
     first_execution_time = wtypes.text
     next_execution_time = wtypes.text
 
@@ -149,7 +195,7 @@ class Jobs(wtypes.Base):
 
 
 class ScaleInfo(Body):
-    count = wtypes.wsattr(wtypes.IntegerType(minimum=1), mandatory=True)
+    count = wtypes.wsattr(Integer(minimum=1), mandatory=True)
 
 
 class Worker(wtypes.Base):
@@ -164,10 +210,10 @@ class Workers(wtypes.Base):
 
 class Execution(Resource):
     function_id = wtypes.wsattr(UUID)
-    function_version = wtypes.wsattr(int, default=0)
+    function_version = wtypes.wsattr(VERSION, default=0)
     function_alias = wtypes.wsattr(wtypes.StringType(max_length=255))
     description = wtypes.wsattr(wtypes.StringType(max_length=255))
-    sync = wtypes.wsattr(bool, default=True)
+    sync = wtypes.wsattr(BOOLEAN, default=True)
     input = wtypes.text
     status = wtypes.wsattr(wtypes.text, readonly=True)
     result = wtypes.wsattr(wtypes.text, readonly=True)
@@ -188,14 +234,14 @@ WEBHOOK_AUTH_MODES = ("none", "token", "hmac")
 
 class Webhook(Resource):
     function_id = wtypes.wsattr(UUID)
-    function_version = wtypes.wsattr(int)
+    function_version = wtypes.wsattr(VERSION)
     function_alias = wtypes.wsattr(wtypes.StringType(max_length=255))
     description = wtypes.wsattr(wtypes.StringType(max_length=255))
     webhook_url = wtypes.wsattr(wtypes.text, readonly=True)
     # Extensions: how invocations authenticate, and invocations allowed per minute.
     auth = wtypes.wsattr(wtypes.Enum(str, *WEBHOOK_AUTH_MODES))
     secret = wtypes.wsattr(wtypes.text, readonly=True)
-    rate_limit = wtypes.wsattr(wtypes.IntegerType(minimum=0))
+    rate_limit = wtypes.wsattr(Integer(minimum=0))
 
 
 class Webhooks(wtypes.Base):

@@ -61,22 +61,76 @@ class TestBoolean:
         assert e.value.message == f"Invalid boolean for all_projects: {value!r}."
 
 
+class TestInteger:
+    @pytest.mark.parametrize("value", [0, 7, -(2**31), 2**31 - 1])
+    def test_json_integers_within_the_column_range(self, value):
+        assert params.integer(value) == value
+
+    @pytest.mark.parametrize("value", [True, False, 5.0, 5.5, "5", "\u0665", None, [1], {"a": 1}])
+    def test_anything_else_is_not_an_integer(self, value):
+        with pytest.raises(ValueError, match="An integer is required."):
+            params.integer(value)
+
+    @pytest.mark.parametrize("value", [2**31, -(2**31) - 1, 10**30])
+    def test_beyond_the_column_range(self, value):
+        with pytest.raises(ValueError, match="The value must be from -2147483648 to 2147483647."):
+            params.integer(value)
+
+    @pytest.mark.parametrize(("value", "expected"), [("0", 0), ("007", 7), (3, 3)])
+    def test_text_takes_ascii_digits(self, value, expected):
+        assert params.integer(value, text=True) == expected
+
+    @pytest.mark.parametrize(
+        "value", ["", " 5", "5 ", "+5", "-5", "5_0", "5.0", "1e3", "\u0665", "\uff15", "\u00b2"]
+    )
+    def test_text_takes_nothing_else(self, value):
+        with pytest.raises(ValueError, match="An integer is required."):
+            params.integer(value, text=True)
+
+    def test_text_of_more_digits_than_python_converts(self):
+        assert params.text_int("9" * 5000) == "9" * 5000
+        with pytest.raises(ValueError):
+            params.integer("9" * 5000, text=True)
+
+
+class TestVersionNumber:
+    @pytest.mark.parametrize(("value", "expected"), [("1", 1), ("2147483647", 2**31 - 1)])
+    def test_valid(self, value, expected):
+        assert params.version_number(value) == expected
+
+    @pytest.mark.parametrize(
+        "value", ["0", "-1", "x", "1.0", "\u0661", "2147483648", "99999999999999999999999"]
+    )
+    def test_invalid_is_400(self, value):
+        with pytest.raises(exceptions.InputError) as e:
+            params.version_number(value)
+        assert e.value.message == f"Invalid version number: {value!r}."
+
+    def test_zero_where_allowed(self):
+        assert params.version_number("0", minimum=0) == 0
+
+
 class TestBoundedInt:
     def _check(self, value):
         return params.bounded_int(value, "cpu", 100, 300, "millicpu")
 
-    @pytest.mark.parametrize(("value", "expected"), [("100", 100), ("300", 300), (250, 250)])
+    @pytest.mark.parametrize(("value", "expected"), [(100, 100), (300, 300), (250, 250)])
     def test_within_range_inclusive(self, value, expected):
         assert self._check(value) == expected
 
-    @pytest.mark.parametrize("value", ["abc", "1.5", "", None, "1e3"])
+    def test_a_form_field_goes_through_text_int(self):
+        assert self._check(params.text_int("250")) == 250
+
+    @pytest.mark.parametrize(
+        "value", ["abc", "1.5", "", None, "1e3", "250", True, 250.0, "\u0662\u0665\u0660"]
+    )
     def test_not_an_integer(self, value):
         with pytest.raises(exceptions.InputError) as e:
             self._check(value)
         assert e.value.code == 400
         assert e.value.message == "Invalid cpu resource specified. An integer is required."
 
-    @pytest.mark.parametrize("value", ["99", "301", "-5", "0"])
+    @pytest.mark.parametrize("value", [99, 301, -5, 0, 10**30])
     def test_out_of_range(self, value):
         with pytest.raises(exceptions.InputError) as e:
             self._check(value)

@@ -4,7 +4,9 @@ import datetime
 import json
 
 import pytest
+from wsme import exc as wsme_exc
 from wsme import types as wtypes
+from wsme.rest import json as wsme_json
 
 from qinling_lite import function_input
 from qinling_lite.api import types
@@ -194,3 +196,48 @@ class TestBodyToValues:
     def test_explicit_none_is_kept(self):
         body = types.RuntimeUpdate(description=None, image="img")
         assert body.to_values() == {"description": None, "image": "img"}
+
+
+class TestStrictTypes:
+    """Bodies as WSME reads them: integers are JSON integers, booleans JSON booleans."""
+
+    @pytest.mark.parametrize(
+        ("cls", "values", "attribute", "expected"),
+        [
+            (types.ScaleInfo, {"count": 3}, "count", 3),
+            (types.Execution, {"function_version": 2, "sync": False}, "sync", False),
+            (types.Execution, {"function_version": 2}, "function_version", 2),
+            # As ``openstack function alias update --function-version 2`` sends it.
+            (types.FunctionAlias, {"function_version": "2"}, "function_version", 2),
+            (types.Webhook, {"rate_limit": 0}, "rate_limit", 0),
+            (types.Job, {"count": 2147483647}, "count", 2147483647),
+            (types.Runtime, {"image": "x", "is_public": True}, "is_public", True),
+        ],
+    )
+    def test_taken(self, cls, values, attribute, expected):
+        assert getattr(wsme_json.fromjson(cls, values), attribute) == expected
+
+    @pytest.mark.parametrize(
+        ("cls", "values", "message"),
+        [
+            (types.ScaleInfo, {"count": True}, "An integer is required."),
+            (types.ScaleInfo, {"count": 1.0}, "An integer is required."),
+            (types.ScaleInfo, {"count": "1"}, "An integer is required."),
+            (types.ScaleInfo, {"count": 0}, "The value must be from 1 to 2147483647."),
+            (types.Execution, {"function_version": 1.5}, "An integer is required."),
+            (types.Execution, {"function_version": "\u0661"}, "An integer is required."),
+            (types.Execution, {"function_version": -1}, "The value must be from 0"),
+            (types.Execution, {"function_version": 10**30}, "The value must be from 0"),
+            (types.Execution, {"sync": 1}, "A boolean (true or false) is required."),
+            (types.Execution, {"sync": "true"}, "A boolean (true or false) is required."),
+            (types.Webhook, {"rate_limit": 2**31}, "The value must be from 0 to 2147483647."),
+            (types.Job, {"count": -(2**31) - 1}, "The value must be from -2147483648"),
+            (types.Runtime, {"image": "x", "trusted": 0}, "A boolean (true or false)"),
+        ],
+    )
+    def test_refused_naming_the_attribute(self, cls, values, message):
+        with pytest.raises(wsme_exc.InvalidInput) as e:
+            wsme_json.fromjson(cls, values)
+        (attribute,) = set(values) - {"image"}
+        assert e.value.faultstring.startswith(f"Invalid input for field/attribute {attribute}.")
+        assert message in e.value.faultstring

@@ -104,7 +104,7 @@ class ExecutionsController(rest.RestController):
             target,
             version,
             values,
-            body.sync,
+            body.sync is not False,  # null: the default, true
             request.conf.api.sync_execution_margin,
         )
         return types.Execution.from_db(execution)

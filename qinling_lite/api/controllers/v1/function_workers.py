@@ -32,12 +32,20 @@ def detach(function_id, version):
     pecan.request.engine.release_function(ctx, function_id, version)
 
 
+def _count(count):
+    if count is None:  # null in the body; WSME checks only that the key is there
+        raise exceptions.InputError("count is required: an integer from 1.")
+    return count
+
+
 def scale_up(function_id, version, count):
+    count = _count(count)
     ctx = _target("function:scale_up", function_id, version, scaled=True)
     pecan.request.engine.scale_up_function(ctx, function_id, version, count)
 
 
 def scale_down(function_id, version, count):
+    count = _count(count)
     ctx = _target("function:scale_down", function_id, version, scaled=True)
     pecan.request.engine.scale_down_function(ctx, function_id, version, count)
 

@@ -1,15 +1,13 @@
 """``/v1/functions``: create (multipart), show, download, list, update, delete."""
 
-import json
-
 import pecan
 from oslo_log import log as logging
 from oslo_utils import uuidutils
 from pecan import rest
 from wsme import types as wtypes
 
-from qinling_lite import exceptions, function_code, status
-from qinling_lite.api import downloads, errors, function_trusts, params, policy, types
+from qinling_lite import exceptions, function_code, status, strict_json
+from qinling_lite.api import decoding, downloads, errors, function_trusts, params, policy, types
 from qinling_lite.api.controllers.v1 import function_versions, function_workers
 from qinling_lite.db import api as db_api
 
@@ -22,24 +20,22 @@ CREATE_FIELDS = {
 # The CLI flattens ``code`` into ``source``/``swift`` on update; they carry nothing.
 UPDATE_FIELDS = (CREATE_FIELDS - {"runtime_id"}) | {"source", "swift"}
 SOURCES = function_code.SOURCES
+LIMITS = ("cpu", "memory_size", "timeout")
 # What may change in an image function.
 IMAGE_UPDATE_FIELDS = {"name", "description", "timeout"}
 
 
 def _form(allowed):
-    """Query string plus form fields or the keys of a JSON object body, checked."""
+    """Query string plus form fields or the keys of a JSON object body, checked. Limits
+    given as text (query string, form fields) are read as ASCII decimal digits."""
     request = pecan.request
-    fields = dict(request.GET)
-    if request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except ValueError as e:
-            raise exceptions.InputError(f"Malformed JSON body: {e}") from e
-        if not isinstance(body, dict):
-            raise exceptions.InputError("The JSON body must be an object.")
-        fields.update(body)
-    else:
-        fields.update(request.POST)
+    text = dict(request.GET)
+    json_body = request.content_type == "application/json"
+    if not json_body:
+        text.update(request.POST)
+    fields = {k: params.text_int(v) if k in LIMITS else v for k, v in text.items()}
+    if json_body:
+        fields.update(decoding.json_object(request))
     unknown = set(fields) - allowed
     if unknown:
         raise exceptions.InputError(f"Unknown attribute(s): {', '.join(sorted(unknown))}")
@@ -50,9 +46,9 @@ def _code(raw):
     """``code`` as sent: a JSON string (forms, the CLI) or an object (JSON bodies)."""
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
+            raw = strict_json.loads(raw)
         except ValueError as e:
-            raise exceptions.InputError(f"code is not valid JSON: {e}") from e
+            raise exceptions.InputError(f"code is not valid JSON: {e}") from None
     if not isinstance(raw, dict):
         raise exceptions.InputError("code must be a JSON object.")
     source = raw.get("source")
@@ -145,8 +141,10 @@ def _limits(fields, conf, current=None):
 
 def _text(fields, name, max_length=255):
     value = fields[name]
-    if not isinstance(value, str) or len(value) > max_length:
-        raise exceptions.InputError(f"{name} must be a string of at most {max_length} characters.")
+    if not isinstance(value, str) or len(value) > max_length or "\x00" in value:
+        raise exceptions.InputError(
+            f"{name} must be a string of at most {max_length} characters, without NUL."
+        )
     return value
 
 

@@ -1,17 +1,13 @@
 """``/v1/webhooks``: per-function URLs that run the function with the posted data."""
 
-import json
-
 import pecan
 from pecan import rest
 from wsme import types as wtypes
 
 from qinling_lite import exceptions
-from qinling_lite.api import errors, params, policy, types, webhook_auth
+from qinling_lite.api import decoding, errors, params, policy, types, webhook_auth
 from qinling_lite.api.controllers.v1 import executions
 from qinling_lite.db import api as db_api
-
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def webhook_url(webhook_id):
@@ -49,22 +45,17 @@ def _flatten(multidict):
 def invocation_input(request):
     """The execution input of an invocation: query parameters, then the body's keys.
 
-    The body is a JSON object or form fields; an empty body adds nothing. Its size
-    was checked before routing (``hooks.RequestBodyHook``).
+    The body is a JSON object (decoded by ``hooks.RequestBodyHook``, which checked its
+    size too) or text form fields; an empty body adds nothing. The keys are passed as
+    they are: the input is always the function's keyword arguments.
     """
     data = _flatten(request.GET)
-    if request.content_type in FORM_TYPES:
-        data.update(_flatten(request.POST))
+    if request.content_type not in decoding.FORM_TYPES:
+        data.update(decoding.json_object(request))
         return data
-    raw = request.body
-    if raw.strip():
-        try:
-            body = json.loads(raw)
-        except ValueError as e:
-            raise exceptions.InputError(f"The body is not valid JSON: {e}") from e
-        if not isinstance(body, dict):
-            raise exceptions.InputError("The body must be a JSON object.")
-        data.update(body)
+    if any(not isinstance(value, str) for value in request.POST.values()):
+        raise exceptions.InputError("A webhook takes text form fields only, not files.")
+    data.update(_flatten(request.POST))
     return data
 
 
