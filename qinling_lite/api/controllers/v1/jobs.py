@@ -7,7 +7,7 @@ from oslo_utils import timeutils
 from pecan import rest
 from wsme import types as wtypes
 
-from qinling_lite import exceptions, schedule, status
+from qinling_lite import exceptions, function_input, schedule, status
 from qinling_lite.api import errors, params, policy, types
 from qinling_lite.api.controllers.v1 import executions
 from qinling_lite.db import api as db_api
@@ -21,8 +21,8 @@ def _time(value, name):
     """A time in the future by at least LEAD_TIME, as naive UTC."""
     try:
         parsed = timeutils.normalize_time(timeutils.parse_isotime(value))
-    except ValueError as e:
-        raise exceptions.InputError(f"Invalid {name}: {value!r}.") from e
+    except (ValueError, OverflowError):  # OverflowError: out of range once in UTC
+        raise exceptions.InputError(f"Invalid {name}: {value!r}.") from None
     if parsed < timeutils.utcnow() + LEAD_TIME:
         raise exceptions.InputError("Execution time must be at least 1 minute in the future.")
     return parsed
@@ -54,6 +54,7 @@ class JobsController(rest.RestController):
         values = {k: v for k, v in body.to_values().items() if v is not None}
         if "status" in values or "next_execution_time" in values:
             raise exceptions.InputError("status and next_execution_time are set by the service.")
+        function_input.parse(values.get("function_input"))  # refused now, not at a tick
         target, version = executions.resolve_target(ctx, values, "job:create")
         if values.get("function_alias"):
             # Resolved at every tick: the alias may move to another version.
@@ -79,6 +80,7 @@ class JobsController(rest.RestController):
         job = policy.authorize(ctx, "job:update", db_api.get_job(id, ctx.scope))
         given = {k: v for k, v in body.to_values().items() if v is not None}
         changes = {k: given[k] for k in ("name", "function_input") if k in given}
+        function_input.parse(changes.get("function_input"))
         if job.status in (status.DONE, status.CANCELLED):
             raise exceptions.InputError("Can not update a finished job.")
         if "pattern" in given and bool(given["pattern"]) != bool(job.pattern):
