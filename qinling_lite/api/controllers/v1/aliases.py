@@ -1,5 +1,7 @@
 """``/v1/aliases``: a project's names for function versions, addressed by name."""
 
+import re
+
 import pecan
 from pecan import rest
 from wsme import types as wtypes
@@ -9,7 +11,11 @@ from qinling_lite.api import errors, params, policy, types
 from qinling_lite.api.controllers.v1 import executions
 from qinling_lite.db import api as db_api
 
+# Names in paths: any an alias may have (names made before NEW_NAME stay reachable).
 NAME = wtypes.StringType(min_length=1, max_length=255)
+# What a new alias may be named: RFC 3986 unreserved characters, so that the name is one
+# path segment as it is (no "/", no percent-encoding), and not a dot segment.
+NEW_NAME = re.compile(r"[A-Za-z0-9._~-]{1,255}")
 
 
 def _checked(ctx, values, rule):
@@ -26,6 +32,11 @@ class AliasesController(rest.RestController):
         if not values.get("name") or not values.get("function_id"):
             raise exceptions.InputError(
                 "Required param is missing. Required: {'name', 'function_id'}"
+            )
+        if not NEW_NAME.fullmatch(values["name"]) or values["name"] in (".", ".."):
+            raise exceptions.InputError(
+                "An alias name is 1 to 255 of the characters A-Z, a-z, 0-9, '.', '_', '~' "
+                "and '-', and not '.' or '..'."
             )
         alias = db_api.create_alias(
             _checked(pecan.request.context, values, "function_alias:create")
