@@ -9,7 +9,7 @@ import time
 
 from oslo_log import log as logging
 
-from qinling_lite import config, rpc
+from qinling_lite import config, exceptions, rpc
 from qinling_lite.db import api as db_api
 from qinling_lite.engine import service
 
@@ -20,7 +20,10 @@ def main(argv=None):
     conf = config.CONF
     config.parse_args(sys.argv[1:] if argv is None else argv)
     db_api.setup()
-    engine = service.EngineService(conf)
+    try:
+        engine = service.EngineService(conf)
+    except exceptions.OrchestratorError as exc:  # e.g. workers cannot start here at all
+        sys.exit(f"qinling-lite-engine: {exc}")
     server = rpc.get_server(rpc.get_transport(), engine.manager)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())

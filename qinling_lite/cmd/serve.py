@@ -6,15 +6,16 @@ processes. The path to production is configuration, not code.
 """
 
 import os
+import resource
 import signal
 import sys
 
-from cheroot import wsgi
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from qinling_lite import config, rpc, storage
+from qinling_lite import config, exceptions, rpc, storage
 from qinling_lite.api import app as api_app
+from qinling_lite.api import server as api_server
 from qinling_lite.db import api as db_api
 from qinling_lite.db import migration
 from qinling_lite.engine import service
@@ -49,28 +50,34 @@ def main(argv=None):
     sys.setswitchinterval(SWITCH_INTERVAL)
     db_api.setup()
     migration.upgrade()
-    engine = service.EngineService(conf)
+    try:
+        engine = service.EngineService(conf)
+    except exceptions.OrchestratorError as exc:  # e.g. workers cannot start here at all
+        sys.exit(f"qinling-lite-serve: {exc}")
     engine_client = rpc.LocalEngineClient(engine.manager, engine.executor)
     application = api_app.setup_app(conf, engine_client, storage.load(conf))
-    server = wsgi.Server(
-        (conf.host, conf.port),
-        application,
-        numthreads=conf.api.api_threads,
-        server_name="qinling-lite",
-    )
+    _raise_file_limit(conf.api.max_connections)
+    server = api_server.create(application, conf, conf.host, conf.port)
 
     signal.signal(signal.SIGTERM, _interrupt)
     engine.start()
     LOG.info("qinling-lite serving on http://%s:%s, data in %s", conf.host, conf.port, data_dir)
     try:
-        server.start()
-    except KeyboardInterrupt:
-        LOG.info("Stopping")
+        server.serve()
     finally:
-        server.stop()
+        LOG.info("Stopping")
         engine.stop()
 
 
 def _interrupt(signum, frame):
     """SIGTERM stops the server the way Ctrl-C does."""
     raise KeyboardInterrupt
+
+
+def _raise_file_limit(connections):
+    """Room for ``connections`` client sockets besides the database and the workers'."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 1024
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))

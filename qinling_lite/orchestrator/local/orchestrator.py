@@ -53,13 +53,20 @@ class LocalOrchestrator(base.Orchestrator):
         self._pool_size = opts.pool_size
         self._start_timeout = opts.worker_start_timeout
         self._workdir = workdir.WorkDir(opts.work_dir)
-        self._sandbox = None
-        self._egress = None  # the proxy of opts.egress_endpoints, once a sandbox needs it
+        self._egress = None  # the proxy of opts.egress_endpoints, if a sandbox needs it
         self._uids = None  # as root, each worker runs as a uid of its own
         self._cgroups = None  # as root, each worker has a cgroup of its own
-        if os.geteuid() == 0:
-            self._uids = uids.UidPool(opts.worker_uid_start, opts.worker_uid_count)
-            self._cgroups = _cgroups(self._workdir)
+        try:
+            if os.geteuid() == 0:
+                self._uids = uids.UidPool(opts.worker_uid_start, opts.worker_uid_count)
+                self._cgroups = _cgroups(self._workdir)
+            # Checked now: an engine whose workers cannot start says why at once.
+            self._sandbox = self._make_sandbox()
+        except BaseException:
+            if self._cgroups is not None:
+                self._cgroups.close()
+            self._workdir.close()
+            raise
         self._bindings = bindings.Bindings(
             bindings.Limits(opts.max_workers_per_function, opts.worker_start_timeout),
             prepare=self._prepare,
@@ -84,7 +91,6 @@ class LocalOrchestrator(base.Orchestrator):
         with self._cond:
             if runtime_id in self._pools:
                 return
-        self._ensure_sandbox()
         workers, errors = self._start_workers(self._pool_size)
         if errors:
             self._discard(workers)
@@ -189,27 +195,26 @@ class LocalOrchestrator(base.Orchestrator):
 
     # --- internals -------------------------------------------------------------------
 
-    def _ensure_sandbox(self):
-        if self._sandbox is None:
-            opts = self._conf.local_orchestrator
-            uid = self._uids.take() if self._uids else None
-            try:
-                self._sandbox = sandbox.from_conf(
-                    self._conf, egress=bool(opts.egress_endpoints), probe_uid=uid
-                )
-            finally:
-                if uid is not None:
-                    self._uids.give_back(uid)
-            if self._sandbox.egress and self._egress is None:
-                self._egress = egress.EgressProxy(
-                    opts.egress_endpoints, opts.egress_tunnels_per_worker, opts.egress_tunnels
-                )
-            LOG.info(
-                "Local workers run in sandbox '%s'%s%s.",
-                self._sandbox.kind,
-                ", each as a uid of its own" if self._uids else "",
-                ", each in a cgroup of its own" if self._cgroups else "",
+    def _make_sandbox(self):
+        """The sandbox workers start in, probed; the egress proxy if it needs one."""
+        opts = self._conf.local_orchestrator
+        uid = self._uids.take() if self._uids else None
+        try:
+            made = sandbox.from_conf(self._conf, egress=bool(opts.egress_endpoints), probe_uid=uid)
+        finally:
+            if uid is not None:
+                self._uids.give_back(uid)
+        if made.egress:
+            self._egress = egress.EgressProxy(
+                opts.egress_endpoints, opts.egress_tunnels_per_worker, opts.egress_tunnels
             )
+        LOG.info(
+            "Local workers run in sandbox '%s'%s%s.",
+            made.kind,
+            ", each as a uid of its own" if self._uids else "",
+            ", each in a cgroup of its own" if self._cgroups else "",
+        )
+        return made
 
     def _prepare(self, spec):
         """Refuse when stopped; adopt a runtime without a pool. Lock held."""
@@ -254,7 +259,6 @@ class LocalOrchestrator(base.Orchestrator):
 
     def _start_workers(self, count):
         """Start ``count`` workers at once; return (ready workers, error messages)."""
-        self._ensure_sandbox()
         started, errors = [], []
         for _ in range(count):
             try:

@@ -155,22 +155,41 @@ def cgroup_dirs():
     return found
 
 
-def test_bad_interpreter_fails_create_pool(override, make_orchestrator, conf):
+def test_bad_interpreter_fails_at_start(override, make_orchestrator, conf):
     override("local_orchestrator", python="/nonexistent/python3")
-    orch = make_orchestrator()
     with pytest.raises(exceptions.OrchestratorError, match="/nonexistent/python3"):
-        orch.create_pool("rt", "python3")
-    assert orch.get_pool("rt") == {"total": 0, "available": 0}
+        make_orchestrator()
     assert processes_using(conf.local_orchestrator.work_dir) == []
+    assert os.listdir(conf.local_orchestrator.work_dir) == [".lock"]
 
 
 @pytest.mark.parametrize("sandbox", ["none"], indirect=True)
-def test_bwrap_missing_fails_create_pool(override, monkeypatch, make_orchestrator, tmp_path):
+def test_bwrap_missing_fails_at_start(override, monkeypatch, make_orchestrator, tmp_path):
     override("local_orchestrator", sandbox="bwrap")
     monkeypatch.setenv("PATH", str(tmp_path))
-    orch = make_orchestrator()
     with pytest.raises(exceptions.OrchestratorError, match="no bwrap on PATH"):
-        orch.create_pool("rt", "python3")
+        make_orchestrator()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="workers take uids of their own as root only")
+@pytest.mark.parametrize("sandbox", ["none"], indirect=True)
+def test_root_without_bwrap_says_what_to_install(
+    override, monkeypatch, make_orchestrator, tmp_path
+):
+    """As root without bubblewrap, an interpreter that the workers' uids cannot run (one
+    under a private home, as pyenv's under /root) is refused, with what to do."""
+    private = tmp_path / "home"
+    private.mkdir(mode=0o700)
+    copy = private / "python"
+    with open(os.path.realpath(sys.executable), "rb") as interpreter:
+        copy.write_bytes(interpreter.read())
+    copy.chmod(0o755)
+    override("local_orchestrator", sandbox="auto", python=str(copy))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap
+    with pytest.raises(exceptions.OrchestratorError) as raised:
+        make_orchestrator()
+    assert "apt-get install bubblewrap" in str(raised.value)
+    assert "[local_orchestrator] python" in str(raised.value)
 
 
 @pytest.mark.parametrize("sandbox", ["none"], indirect=True)
