@@ -140,11 +140,11 @@ class Group:
 
         The execution's CPU quota goes first: a throttled process waits for it even to die.
         """
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # gone, or going (ENODEV): killed already
             self._set_cpu(self._execution, None)
-        kill_file = f"{self._limits['memory']}/cgroup.kill"
-        if self.version == 2 and os.path.exists(kill_file):
-            _write(kill_file, "1")
+        if self.version == 2:
+            with contextlib.suppress(OSError):  # before Linux 5.14, or gone
+                _write(f"{self._limits['memory']}/cgroup.kill", "1")
         _kill_all(self._directories)
 
     def remove(self):
@@ -165,7 +165,7 @@ def _kill_all(directories):
     while time.monotonic() < deadline:
         pids = []
         for directory in directories:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):  # gone, or going (ENODEV): empty
                 pids += [int(pid) for pid in _read(f"{directory}/cgroup.procs").split()]
         if not pids:
             return

@@ -73,7 +73,11 @@ class LocalWorker(bindings.Worker):
         counts on top of the function's memory_size."""
         if self.cgroup is not None:
             memory = spec.memory_size + SERVER_MEMORY + unpacked_size(package)
-            self.cgroup.set_limits(memory=memory, cpu=spec.cpu)
+            try:
+                self.cgroup.set_limits(memory=memory, cpu=spec.cpu)
+            except OSError as exc:  # its group is gone: the worker was killed meanwhile
+                self.healthy = False
+                raise exceptions.WorkerError(f"Worker {self.name} has no cgroup: {exc}") from None
         return super().load(spec, package, timeout)
 
     def wait_ready(self, timeout):
