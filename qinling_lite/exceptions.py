@@ -67,6 +67,13 @@ class PayloadTooLarge(QinlingLiteError):
         super().__init__(f"Request body larger than the limit of {limit} bytes.")
 
 
+class PackageTooLarge(QinlingLiteError):
+    """A function package that would extract to more than the limit."""
+
+    code = 413
+    message = "Package too large."
+
+
 class UnsupportedMediaType(QinlingLiteError):
     code = 415
     message = "Unsupported media type."

@@ -39,6 +39,10 @@ TIMEOUT_OUTPUT = "Function execution timeout."
 NO_RESULT_OUTPUT = "Function exited without returning a result."
 RESOURCE_OUTPUT = "Function execution failed because of too much resource consumption."
 MEMORY_OUTPUT = "Function execution failed: memory limit of %d bytes exceeded."
+# What any package may extract to, whatever the API allowed when it was stored.
+MAX_PACKAGE_BYTES = 1024 * MIB
+MAX_PACKAGE_ENTRIES = 100_000
+EXTRACT_CHUNK_BYTES = 64 * 1024
 EXECUTE_FIELDS = {
     "execution_id": str,
     "input": dict,
@@ -254,19 +258,61 @@ def _parse_load_query(query):
     return values["function_id"], version, module, attribute
 
 
-def _extract_package(package, dest):
-    """Extract the zip bytes into a fresh ``dest``, refusing members that escape it."""
+def _extract_package(package, dest, max_bytes=MAX_PACKAGE_BYTES, max_entries=MAX_PACKAGE_ENTRIES):
+    """Extract the zip bytes into a fresh ``dest``, refusing members that escape it.
+
+    At most ``max_bytes`` are written, whatever the headers say: the sizes the central
+    directory declares must add up to no more (the API checked them against its own,
+    lower limit), and no member is written past its declared size, however much its
+    data inflates to. An extraction that fails part way leaves no ``dest`` behind.
+    """
     try:
         with zipfile.ZipFile(io.BytesIO(package)) as archive:
+            members = archive.infolist()
+            if len(members) > max_entries:
+                raise HTTPError(400, f"package has more than {max_entries} entries")
+            declared = sum(member.file_size for member in members)
+            if declared > max_bytes:
+                raise HTTPError(413, f"package expands to {declared} bytes, over {max_bytes}")
             root = os.path.realpath(dest)
-            for name in archive.namelist():
-                target = os.path.normpath(os.path.join(root, name))
-                if os.path.commonpath([root, target]) != root:
-                    raise HTTPError(400, f"unsafe path in package: {name!r}")
+            targets = []
+            for member in members:
+                target = os.path.normpath(os.path.join(root, member.filename))
+                if os.path.commonpath([root, target]) != root or (
+                    target == root and not member.is_dir()
+                ):
+                    raise HTTPError(400, f"unsafe path in package: {member.filename!r}")
+                targets.append(target)
             shutil.rmtree(dest, ignore_errors=True)
-            archive.extractall(dest)
-    except (zipfile.BadZipFile, NotImplementedError) as exc:
+            try:
+                os.makedirs(root)
+                for member, target in zip(members, targets, strict=True):
+                    _extract_member(archive, member, target)
+            except BaseException:
+                shutil.rmtree(dest, ignore_errors=True)
+                raise
+    except (zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as exc:
+        # RuntimeError: an encrypted member; NotImplementedError: an unknown method.
         raise HTTPError(400, f"package is not a valid zip file: {exc}") from None
+    except OSError as exc:
+        raise HTTPError(400, f"package cannot be extracted: {exc.strerror}") from None
+
+
+def _extract_member(archive, member, target):
+    """Write one member at ``target``, refusing data beyond its declared size."""
+    if member.is_dir():
+        os.makedirs(target, exist_ok=True)
+        return
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    left = member.file_size
+    with archive.open(member) as source, open(target, "wb") as out:
+        while chunk := source.read(min(EXTRACT_CHUNK_BYTES, left + 1)):
+            left -= len(chunk)
+            if left < 0:
+                raise HTTPError(
+                    400, f"package member {member.filename!r} holds more than it declares"
+                )
+            out.write(chunk)
 
 
 def _import_entry(module, attribute):

@@ -1,17 +1,18 @@
-"""Function packages on the local file system, checked for size, md5 and ZIP format.
+"""Function packages on the local file system, checked for size, md5 and content.
 
 Layout: ``<file_system_dir>/<project_id>/<function_id>/<version>_<md5>.zip``. A package
-is written to a temporary file, checked, then renamed into place, so a failed upload
-leaves nothing behind.
+is written to a temporary file, checked (``package_check``), then renamed into place, so
+a failed upload leaves nothing behind.
 """
 
+import contextlib
 import hashlib
 import os
 import shutil
 import tempfile
-import zipfile
 
 from qinling_lite import exceptions
+from qinling_lite.storage import package_check
 
 _CHUNK = 64 * 1024
 
@@ -20,6 +21,7 @@ class FileSystemStorage:
     def __init__(self, conf):
         self.root = conf.storage.file_system_dir
         self.max_size = conf.storage.max_package_size
+        self.limits = package_check.Limits.from_conf(conf.storage)
 
     def _dir(self, project_id, function_id):
         return os.path.join(self.root, project_id, function_id)
@@ -30,8 +32,8 @@ class FileSystemStorage:
     def store(self, project_id, function_id, stream, md5=None, version=0):
         """Save a package from a binary file object; return its md5.
 
-        Raises PayloadTooLarge above ``max_package_size``, InputError when the bytes are
-        not a ZIP file or do not match the given ``md5``.
+        Raises PayloadTooLarge above ``max_package_size``, InputError when the bytes do
+        not match the given ``md5``, and what ``package_check.check`` raises.
         """
         directory = self._dir(project_id, function_id)
         os.makedirs(directory, exist_ok=True)
@@ -39,18 +41,17 @@ class FileSystemStorage:
         size = 0
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".new")
         try:
-            with os.fdopen(fd, "wb") as out:
+            with os.fdopen(fd, "w+b") as out:
                 while chunk := stream.read(_CHUNK):
                     size += len(chunk)
                     if size > self.max_size:
                         raise exceptions.PayloadTooLarge(self.max_size)
                     digest.update(chunk)
                     out.write(chunk)
-            actual = digest.hexdigest()
-            if md5 and md5.lower() != actual:
-                raise exceptions.InputError("Package md5 mismatch.")
-            if not zipfile.is_zipfile(tmp):
-                raise exceptions.InputError("Package is not a valid ZIP package.")
+                actual = digest.hexdigest()
+                if md5 and md5.lower() != actual:
+                    raise exceptions.InputError("Package md5 mismatch.")
+                package_check.check(out, self.limits)
             os.replace(tmp, self._path(project_id, function_id, version, actual))
         except BaseException:
             os.unlink(tmp)
@@ -70,14 +71,19 @@ class FileSystemStorage:
             return f.read()
 
     def snapshot(self, project_id, function_id, md5, version):
-        """Copy the current package (version 0, ``md5``) as package ``version``."""
-        try:
-            shutil.copyfile(
-                self._path(project_id, function_id, 0, md5),
-                self._path(project_id, function_id, version, md5),
-            )
-        except FileNotFoundError as e:
-            raise exceptions.NotFound("Package", function_id=function_id, version=0) from e
+        """Copy the current package (version 0, ``md5``) as package ``version``, once it
+        passes ``package_check`` (it may have been stored before the current rules)."""
+        with self.open(project_id, function_id, md5) as current:
+            package_check.check(current, self.limits)
+            current.seek(0)
+            target = self._path(project_id, function_id, version, md5)
+            try:
+                with open(target, "wb") as out:
+                    shutil.copyfileobj(current, out)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(target)
+                raise
 
     def delete(self, project_id, function_id, md5, version=0):
         """Remove one package; a missing one is not an error."""

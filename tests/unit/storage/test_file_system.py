@@ -10,6 +10,7 @@ import pytest
 
 from qinling_lite import exceptions
 from qinling_lite.storage import file_system
+from tests.packages import many_entries_zip, zip_bomb
 
 PROJECT = "project-1"
 FUNCTION = "5f0c6e4e-9b7a-4d5e-8a51-7a8f7f0f4a11"
@@ -47,7 +48,13 @@ def root(tmp_path):
 
 def _storage(root, max_size=1024 * 1024):
     conf = types.SimpleNamespace(
-        storage=types.SimpleNamespace(file_system_dir=root, max_package_size=max_size)
+        storage=types.SimpleNamespace(
+            file_system_dir=root,
+            max_package_size=max_size,
+            max_package_uncompressed_size=16 * 1024 * 1024,
+            max_package_entries=100,
+            max_package_compression_ratio=100,
+        )
     )
     return file_system.FileSystemStorage(conf)
 
@@ -207,3 +214,39 @@ def test_delete_all_removes_every_version_of_one_function_only(storage, root):
     # And again, when there is nothing left: not an error.
     storage.delete_all(PROJECT, FUNCTION)
     storage.delete_all("no-such-project", FUNCTION)
+
+
+@pytest.mark.parametrize(
+    ("package", "error"),
+    [
+        (zip_bomb(["a", "b"], 16 * 1024 * 1024), exceptions.PackageTooLarge),
+        (_zip({"../../x.py": "x = 1\n"}), exceptions.InputError),
+        (many_entries_zip(101), exceptions.InputError),
+    ],
+)
+def test_a_package_breaking_the_rules_is_refused_and_leaves_nothing(storage, root, package, error):
+    with pytest.raises(error):
+        storage.store(PROJECT, FUNCTION, io.BytesIO(package))
+    _assert_nothing_left(root)
+
+
+def test_snapshot_copies_the_current_package(storage, root):
+    data = _zip()
+    md5 = storage.store(PROJECT, FUNCTION, io.BytesIO(data))
+    storage.snapshot(PROJECT, FUNCTION, md5, 1)
+    assert storage.read(PROJECT, FUNCTION, md5, version=1) == data
+
+
+def test_snapshot_refuses_a_package_stored_before_the_rules(storage, root):
+    md5 = storage.store(PROJECT, FUNCTION, io.BytesIO(_zip()))
+    current = os.path.join(root, PROJECT, FUNCTION, f"0_{md5}.zip")
+    with open(current, "wb") as f:  # as an older release kept it
+        f.write(zip_bomb(["a"], 8 * 1024 * 1024))
+    with pytest.raises(exceptions.InputError, match="more than 100 to 1"):
+        storage.snapshot(PROJECT, FUNCTION, md5, 1)
+    assert _files_under(root) == [os.path.join(PROJECT, FUNCTION, f"0_{md5}.zip")]
+
+
+def test_snapshot_of_a_missing_package_is_not_found(storage):
+    with pytest.raises(exceptions.NotFound, match="version=0"):
+        storage.snapshot(PROJECT, FUNCTION, _md5(b"gone"), 1)
