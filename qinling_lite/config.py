@@ -216,6 +216,14 @@ resource_limits_opts = [
     cfg.IntOpt("default_timeout", default=5, help="Default timeout of a function, in seconds."),
     cfg.IntOpt("min_timeout", default=1, help="Smallest timeout, in seconds."),
     cfg.IntOpt("max_timeout", default=300, help="Largest timeout, in seconds."),
+    cfg.IntOpt(
+        "max_result_size",
+        default=1024 * 1024,
+        min=1024,
+        help="Largest output of an execution, in bytes of its JSON: a function returning "
+        "more fails, with the output 'Function output of N bytes exceeds the limit of M "
+        "bytes.' Results are kept in the database and listed with the executions.",
+    ),
 ]
 
 local_group = cfg.OptGroup(

@@ -1,5 +1,6 @@
 """Running one execution: claim it, get a worker, run it, record the one outcome."""
 
+import json
 import threading
 import time
 
@@ -8,6 +9,7 @@ from oslo_log import log as logging
 from qinling_lite import exceptions, function_code, function_input, status
 from qinling_lite.db import api as db_api
 from qinling_lite.orchestrator import base as orchestrator_base
+from qinling_lite.runtime import server as runtime_server
 
 LOG = logging.getLogger(__name__)
 
@@ -23,9 +25,19 @@ MAX_ATTEMPTS = 5
 class ExecutionRunner:
     """Runs executions under leases held by this engine, and renews them."""
 
-    def __init__(self, orchestrator, storage, worker_wait, engine_id, lease, trustee=None):
+    def __init__(
+        self,
+        orchestrator,
+        storage,
+        worker_wait,
+        engine_id,
+        lease,
+        trustee=None,
+        max_result_size=runtime_server.MAX_RESULT_BYTES,
+    ):
         self._orchestrator = orchestrator
         self._trustee = trustee
+        self._max_result_size = max_result_size
         self._storage = storage
         self._worker_wait = worker_wait
         self.engine_id = engine_id
@@ -132,10 +144,11 @@ class ExecutionRunner:
             "memory_size": execution.memory_size,
             "cpu": execution.cpu,
             "context": self._worker_context(execution),
+            "max_result_size": self._max_result_size,
         }
         with self._orchestrator.worker(spec, package, wait=self._worker_wait) as worker:
             reply = worker.execute(payload, timeout=execution.timeout + WORKER_MARGIN)
-        return _outcome(reply)
+        return _outcome(reply, self._max_result_size)
 
     def _run_image(self, execution):
         """(status, result, logs) of an image function's run: its input as arguments."""
@@ -150,7 +163,7 @@ class ExecutionRunner:
             timeout=execution.timeout,
         )
         args = function_input.as_args(execution.input)
-        return _outcome(self._orchestrator.run_image(spec, args))
+        return _outcome(self._orchestrator.run_image(spec, args), self._max_result_size)
 
     def _worker_context(self, execution):
         """What the function gets as ``context``; ``os_auth`` when it has a trust."""
@@ -160,10 +173,20 @@ class ExecutionRunner:
         return context
 
 
-def _outcome(reply):
-    """(status, result, logs) from a worker's or an image run's reply."""
+def _outcome(reply, max_result_size):
+    """(status, result, logs) from a worker's or an image run's reply.
+
+    An output whose JSON is over ``max_result_size`` is not kept: the execution fails, as
+    the runtime server fails it (a worker of an older release, or one that lies, does
+    not).
+    """
+    output = reply["output"]
+    size = len(json.dumps(output))
+    if size > max_result_size:
+        message = runtime_server.OUTPUT_TOO_LARGE % (size, max_result_size)
+        return status.FAILED, {"duration": reply["duration"], "output": message}, reply["logs"]
     outcome = status.SUCCESS if reply.get("success") else status.FAILED
-    return outcome, {"duration": reply["duration"], "output": reply["output"]}, reply["logs"]
+    return outcome, {"duration": reply["duration"], "output": output}, reply["logs"]
 
 
 def _result(started, output):

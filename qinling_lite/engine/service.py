@@ -34,6 +34,7 @@ class EngineService:
             engine_id=f"{conf.engine.host}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
             lease=conf.engine.lease_time,
             trustee=trustee.Trustee(conf),
+            max_result_size=conf.resource_limits.max_result_size,
         )
         self.manager = manager.EngineManager(self.orchestrator, self.runner)
         self.executor = concurrent.futures.ThreadPoolExecutor(

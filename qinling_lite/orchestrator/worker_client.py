@@ -6,6 +6,11 @@ the peer, is replaced before a request is sent. If sending still fails on a reus
 connection, the server never read the request and it is sent once more on a new one. A
 failure while reading the answer is retried only for idempotent requests (ping, load): an
 execution is never sent twice.
+
+No answer is read past a bound: an execution's holds its output, within the request's
+``max_result_size``, and its log, within the runtime server's ``--max-log-bytes`` (1 MiB
+unless told otherwise), at most 6 bytes of JSON per byte logged (``\\u00XX`` escapes).
+A worker answering more is a WorkerError, and its connection is dropped.
 """
 
 import http.client
@@ -16,8 +21,12 @@ import time
 import urllib.parse
 
 from qinling_lite import exceptions
+from qinling_lite.runtime import server as runtime_server
 
 _IDEMPOTENT = {"/ping", "/load"}
+# The most an answer holds besides an execution's output: a log in JSON, and the rest.
+MAX_LOG_JSON_BYTES = 6 * runtime_server.MIB
+ANSWER_MARGIN = 64 * 1024
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -57,23 +66,27 @@ class WorkerClient:
 
     def ping(self, timeout):
         """GET /ping: ``{"status", "function_id", "version"}``."""
-        return self._request("GET", "/ping", None, timeout)
+        return self._request("GET", "/ping", None, timeout, MAX_LOG_JSON_BYTES + ANSWER_MARGIN)
 
     def load(self, spec, package, timeout):
         """POST /load: ``{"loaded", "error"}`` (error is the import error text or None)."""
         query = urllib.parse.urlencode(
             {"function_id": spec.function_id, "version": spec.version, "entry": spec.entry}
         )
-        return self._request("POST", f"/load?{query}", package, timeout)
+        limit = MAX_LOG_JSON_BYTES + ANSWER_MARGIN  # its error is an import's traceback
+        return self._request("POST", f"/load?{query}", package, timeout, limit)
 
     def execute(self, payload, timeout):
         """POST /execute: ``{"output", "duration", "success", "logs"}``."""
-        return self._request("POST", "/execute", json.dumps(payload).encode(), timeout)
+        output = payload.get("max_result_size", runtime_server.MAX_RESULT_BYTES)
+        limit = output + MAX_LOG_JSON_BYTES + ANSWER_MARGIN
+        return self._request("POST", "/execute", json.dumps(payload).encode(), timeout, limit)
 
     def close(self):
         self._conn.close()
 
-    def _request(self, method, path, body, timeout):
+    def _request(self, method, path, body, timeout, limit):
+        """The decoded answer of a request, read up to ``limit`` bytes."""
         route = path.partition("?")[0]
         try:
             reused = self._connect(timeout)
@@ -86,14 +99,14 @@ class WorkerClient:
                 reused = self._connect(timeout)
                 self._conn.request(method, path, body=body)
             try:
-                status, data = self._read()
+                status, data = self._read(route, limit)
             except (http.client.RemoteDisconnected, ConnectionResetError):
                 if not (reused and route in _IDEMPOTENT):
                     raise
                 self._conn.close()
                 self._connect(timeout)
                 self._conn.request(method, path, body=body)
-                status, data = self._read()
+                status, data = self._read(route, limit)
         except TimeoutError:
             self._conn.close()
             raise exceptions.WorkerError(
@@ -129,9 +142,17 @@ class WorkerClient:
         # An idle connection has nothing to read: readable means EOF or stray bytes.
         return bool(readable)
 
-    def _read(self):
+    def _read(self, route, limit):
+        """(status, body) of the answer; WorkerError for a body over ``limit`` bytes,
+        refused by its Content-Length or once ``limit`` bytes are read."""
         response = self._conn.getresponse()
-        return response.status, response.read()
+        if response.length is None or response.length <= limit:
+            data = response.read(limit + 1)
+            if len(data) <= limit:
+                return response.status, data
+        raise exceptions.WorkerError(
+            f"Worker {self.name} answered {route} with more than {limit} bytes."
+        )
 
     def _decode(self, route, status, data):
         try:

@@ -39,6 +39,12 @@ TIMEOUT_OUTPUT = "Function execution timeout."
 NO_RESULT_OUTPUT = "Function exited without returning a result."
 RESOURCE_OUTPUT = "Function execution failed because of too much resource consumption."
 MEMORY_OUTPUT = "Function execution failed: memory limit of %d bytes exceeded."
+OUTPUT_TOO_LARGE = "Function output of %d bytes exceeds the limit of %d bytes."
+OUTPUT_OVER_LIMIT = "Function output exceeds the limit of %d bytes."
+# The largest output, in bytes of its JSON, of an execution request without
+# ``max_result_size``; the report line holds that and at most this much more.
+MAX_RESULT_BYTES = MIB
+REPORT_OVERHEAD = 64
 # What any package may extract to, whatever the API allowed when it was stored.
 MAX_PACKAGE_BYTES = 1024 * MIB
 MAX_PACKAGE_ENTRIES = 100_000
@@ -375,6 +381,9 @@ def _parse_execute(body):
         raise HTTPError(400, "field 'timeout' must be a positive number")
     if request["memory_size"] <= 0:
         raise HTTPError(400, "field 'memory_size' must be positive")
+    limit = request.setdefault("max_result_size", MAX_RESULT_BYTES)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
+        raise HTTPError(400, "field 'max_result_size' must be a positive integer")
     return request
 
 
@@ -415,12 +424,18 @@ def _redirect_child_output(log_fd):
 
 
 def _report(success, output):
-    """Return the child's report line; an output that is not JSON becomes its str()."""
+    """Return the child's report: the size of the output's JSON in bytes on a line, then
+    the report line. An output that is not JSON becomes its str().
+
+    The server reads the size first: it refuses an output over the limit without
+    reading it (``_wait_child``).
+    """
     try:
-        text = json.dumps({"success": success, "output": output}, allow_nan=False)
+        encoded = json.dumps(output, allow_nan=False)
     except (TypeError, ValueError, RecursionError):
-        text = json.dumps({"success": success, "output": str(output)})
-    return text.encode() + b"\n"
+        encoded = json.dumps(str(output))
+    head = b'%d\n{"success": %s, "output": ' % (len(encoded), b"true" if success else b"false")
+    return b"".join((head, encoded.encode(), b"}\n"))
 
 
 def _call(func, request):
@@ -493,27 +508,46 @@ def _run_child(func, request_fd, log_fd, report_fd, server_fds):
         os._exit(status)
 
 
-def _drain(fd, chunks):
-    """Append what non-blocking ``fd`` has to read now; return False at end of file."""
-    while True:
+def _drain(fd, report, limit):
+    """Append what non-blocking ``fd`` has to read now to the bytearray ``report``, up to
+    ``limit`` bytes in all; return False at end of file or at the limit."""
+    while len(report) < limit:
         try:
-            data = os.read(fd, REPORT_READ_BYTES)
+            data = os.read(fd, min(REPORT_READ_BYTES, limit - len(report)))
         except BlockingIOError:
             return True
         if not data:
             return False
-        chunks.append(data)
+        report += data
+    return False
 
 
-def _wait_child(pid, report_fd, deadline):
+def _report_read(report, max_bytes):
+    """Whether the server has all it reads of a child's report (``_report``): its two
+    lines, a first line that is no size within ``max_bytes``, or more bytes than a
+    report within ``max_bytes`` holds."""
+    if len(report) > max_bytes + REPORT_OVERHEAD:
+        return True
+    end = report.find(b"\n")
+    if end < 0:
+        return False
+    size = report[:end]
+    if not (size.isdigit() and len(size) <= 20 and int(size) <= max_bytes):
+        return True
+    return report.find(b"\n", end + 1) >= 0
+
+
+def _wait_child(pid, report_fd, deadline, max_bytes):
     """Collect the child's report until it is complete, the child exits, or the deadline.
 
-    Every process of the execution is then killed (``_end_processes``), so nothing it
-    started outlives it. They are reaped later (``Worker.prepare``), after the answer is
-    sent, so that their exit does not delay it. Return (report bytes, timed out, wait
-    status, end time).
+    A report is read no further than shows an output over ``max_bytes`` (``_report_read``),
+    however much the child writes. Every process of the execution is then killed
+    (``_end_processes``), so nothing it started outlives it. They are reaped later
+    (``Worker.prepare``), after the answer is sent, so that their exit does not delay it.
+    Return (report bytes, timed out, wait status, end time).
     """
-    chunks = []
+    report = bytearray()
+    limit = max_bytes + REPORT_OVERHEAD + 1
     exited = reported = False
     try:
         pidfd = os.pidfd_open(pid)
@@ -525,9 +559,9 @@ def _wait_child(pid, report_fd, deadline):
                 for fd, _ in poller.poll(min(remaining, 3600.0) * 1000):
                     if fd == pidfd:
                         exited = True
-                    elif not _drain(report_fd, chunks):
+                    elif not _drain(report_fd, report, limit):
                         poller.unregister(report_fd)
-                    reported = b"\n" in chunks[-1] if chunks else False
+                    reported = _report_read(report, max_bytes)
             ended = time.monotonic()
         finally:
             os.close(pidfd)
@@ -536,8 +570,8 @@ def _wait_child(pid, report_fd, deadline):
         # Only a child that exited unreported is reaped now, for its wait status: a killed
         # one may take a while to exit (its CPU quota may be spent) and is reaped later.
         status = os.waitpid(pid, 0)[1] if exited and not reported else None
-    _drain(report_fd, chunks)
-    return b"".join(chunks), not (exited or reported), status, ended
+    _drain(report_fd, report, limit)
+    return bytes(report), not (exited or reported), status, ended
 
 
 def _end_processes(pid=None):
@@ -602,16 +636,28 @@ def _oom_victim_first():
         adj.write("1000")
 
 
-def _parse_report(data):
-    """Return (success, output) from the child's report line, or None without one."""
-    line, newline, _ = data.partition(b"\n")
+def _parse_report(data, max_bytes):
+    """Return (success, output) from the child's report (``_report``), or None without
+    one. An output whose JSON is over ``max_bytes`` fails the execution, refused by the
+    size the report declares, by a report longer than one within the limit, or by the
+    size of the output itself."""
+    size, newline, rest = data.partition(b"\n")
+    if newline and size.isdigit() and len(size) <= 20 and int(size) > max_bytes:
+        return False, OUTPUT_TOO_LARGE % (int(size), max_bytes)
+    if len(data) > max_bytes + REPORT_OVERHEAD:
+        return False, OUTPUT_OVER_LIMIT % max_bytes
+    line, newline, _ = rest.partition(b"\n")
     if not newline:
         return None
     try:
         report = json.loads(line)
-        return bool(report["success"]), report["output"]
+        success, output = bool(report["success"]), report["output"]
     except (ValueError, KeyError, TypeError):
         return None
+    size = len(json.dumps(output))
+    if size > max_bytes:
+        return False, OUTPUT_TOO_LARGE % (size, max_bytes)
+    return success, output
 
 
 def _failure_output(timed_out, status):
@@ -670,10 +716,11 @@ class Worker:
         if self.function_id is None:
             raise HTTPError(409, "no function loaded")
         request = _parse_execute(body)
+        max_bytes = request["max_result_size"]
         if self.load_error is not None:
             return {
                 "success": False,
-                "output": self.load_error,
+                "output": _parse_report(_report(False, self.load_error), max_bytes)[1],
                 "duration": 0.0,
                 "logs": self.load_logs,
             }
@@ -684,12 +731,15 @@ class Worker:
             started = time.monotonic()
             spare.send(body)
             data, timed_out, status, ended = _wait_child(
-                spare.pid, spare.report_fd, started + request["timeout"]
+                spare.pid, spare.report_fd, started + request["timeout"], max_bytes
             )
             printed = _read_log(spare.log_fd, self.max_log_bytes)
         finally:
             spare.close()
-        success, output = _parse_report(data) or (False, _failure_output(timed_out, status))
+        success, output = _parse_report(data, max_bytes) or (
+            False,
+            _failure_output(timed_out, status),
+        )
         execution_id = request["execution_id"]
         return {
             "output": output,

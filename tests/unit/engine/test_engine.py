@@ -17,6 +17,7 @@ from qinling_lite.db import api as db_api
 from qinling_lite.db import migration
 from qinling_lite.engine import executions, manager, periodic
 from qinling_lite.engine import service as engine_service
+from qinling_lite.runtime import server as runtime_server
 from tests import db_backends
 from tests.unit.orchestrator.kubernetes import harness
 
@@ -281,3 +282,59 @@ def test_periodic_task_repeats_survives_errors_and_stops():
     time.sleep(0.05)
     assert stopped_at >= 3
     assert len(calls) == stopped_at
+
+
+TOO_LARGE = runtime_server.OUTPUT_TOO_LARGE
+
+
+def test_an_output_over_the_configured_cap_fails_and_is_not_kept(conf, database):
+    """The cap of ``[resource_limits] max_result_size`` reaches the worker with each
+    execution: the runtime server refuses the output, on either orchestrator."""
+    conf.set_override("max_result_size", 2048, group="resource_limits")
+    service = engine_service.EngineService(conf)
+    try:
+        source = "def main(size, **kwargs):\n    return 'x' * size\n"
+        runtime, function = _function(conf, source=source)
+        service.manager.start_pool(runtime)
+        for size, expected in [
+            (2046, (status.SUCCESS, "x" * 2046)),
+            (2047, (status.FAILED, TOO_LARGE % (2049, 2048))),
+        ]:
+            execution = _pending(function, input={"size": size})
+            outcome = service.manager.create_execution(None, execution.id)
+            assert (outcome["status"], outcome["result"]["output"]) == expected
+            assert db_api.get_execution(execution.id).result["output"] == expected[1]
+    finally:
+        service.stop()
+        conf.clear_override("max_result_size", group="resource_limits")
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ({"success": True, "output": "x" * 98}, (status.SUCCESS, "x" * 98)),
+        ({"success": True, "output": "x" * 99}, (status.FAILED, TOO_LARGE % (101, 100))),
+        ({"success": False, "output": ["\u00e9"] * 10}, (status.FAILED, ["\u00e9"] * 10)),
+        ({"success": True, "output": ["\u00e9"] * 11}, (status.FAILED, TOO_LARGE % (110, 100))),
+    ],
+)
+def test_the_engine_keeps_no_output_over_the_cap_whatever_the_worker_says(reply, expected):
+    """A runtime server of an older release does not cap outputs: the engine does."""
+    outcome, result, logs = executions._outcome({**reply, "duration": 0.5, "logs": "l"}, 100)
+    assert (outcome, result["output"]) == expected
+    assert (result["duration"], logs) == (0.5, "l")
+
+
+@kubernetes_only
+def test_an_image_function_s_output_is_capped_too(engine, conf):
+    runner = executions.ExecutionRunner(
+        engine.orchestrator,
+        storage.load(conf),
+        worker_wait=5,
+        engine_id="e-2",
+        lease=30,
+        max_result_size=8,
+    )
+    outcome = runner.run(_pending(_image_function(harness.EXIT), input="7").id)
+    assert outcome["status"] == status.FAILED
+    assert outcome["result"]["output"] == TOO_LARGE % (len('"Exit code 7."'), 8)

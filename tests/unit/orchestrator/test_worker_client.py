@@ -80,7 +80,9 @@ class ScriptedServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer)
     """Reads HTTP requests and does what ``script`` says for each, in order.
 
     ``ok``: answer 200 JSON; ``drop``: close without answering; ``hang``: never answer;
-    ``text``: answer 200 that is not JSON; ``error``: answer 500.
+    ``text``: answer 200 that is not JSON; ``error``: answer 500; ``flood``: answer 200
+    with a Content-Length of 1 GiB and send it; ``flood-chunked``: answer 200 in chunks
+    without end; ``padded``: answer 200 JSON of exactly ``padded_size`` bytes.
     """
 
     daemon_threads = True
@@ -88,6 +90,8 @@ class ScriptedServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer)
     def __init__(self, path, script):
         self.script = list(script)
         self.received = []
+        self.sent = 0  # bytes of flood sent before the client hung up
+        self.padded_size = 0
         self.release = threading.Event()
         super().__init__(path, _ScriptedHandler)
 
@@ -108,14 +112,40 @@ class _ScriptedHandler(socketserver.StreamRequestHandler):
             if action == "hang":
                 self.server.release.wait()
                 return
+            if action.startswith("flood"):
+                self._flood(chunked=action == "flood-chunked")
+                return
+            if action == "padded":
+                body = json.dumps({"pad": ""}).encode()
+                body = json.dumps({"pad": "x" * (self.server.padded_size - len(body))}).encode()
+                action = "ok"
+            else:
+                body = json.dumps({"status": "ok"}).encode()
             status, body = {
-                "ok": (200, json.dumps({"status": "ok"}).encode()),
+                "ok": (200, body),
                 "text": (200, b"<html>"),
                 "error": (500, b'{"error": "boom"}'),
             }[action]
             self.wfile.write(
                 b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n%s" % (status, len(body), body)
             )
+
+    def _flood(self, chunked):
+        """Send a never-ending JSON string until the client hangs up."""
+        length = b"Transfer-Encoding: chunked" if chunked else b"Content-Length: %d" % 2**30
+
+        def framed(data):
+            return b"%x\r\n%s\r\n" % (len(data), data) if chunked else data
+
+        data = b"x" * 65536
+        frame = framed(data)
+        try:
+            self.wfile.write(b"HTTP/1.1 200 X\r\n%s\r\n\r\n" % length + framed(b'{"output": "'))
+            while self.server.sent < 2**30:
+                self.wfile.write(frame)
+                self.server.sent += len(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
 
 @pytest.fixture
@@ -163,3 +193,49 @@ def test_bad_answers_are_worker_errors(scripted, action, message):
     server, client = scripted(action)
     with pytest.raises(exceptions.WorkerError, match=message):
         client.execute(payload(), 0.3)
+
+
+def test_the_cap_of_the_payload_reaches_the_runtime_server(server):
+    client = worker_client.WorkerClient(server, IDLE_TIMEOUT)
+    client.load(spec(), make_zip({"hello_world.py": HELLO_WORLD}), 5)
+    answer = client.execute({**payload(name="x" * 2000), "max_result_size": 1024}, 5)
+    assert (answer["success"], answer["output"]) == (
+        False,
+        "Function output of 2009 bytes exceeds the limit of 1024 bytes.",
+    )
+    client.close()
+
+
+CAP = 1024
+ANSWER_LIMIT = CAP + worker_client.MAX_LOG_JSON_BYTES + worker_client.ANSWER_MARGIN
+
+
+@pytest.mark.parametrize("action", ["flood", "flood-chunked"])
+def test_an_answer_over_the_bound_is_a_worker_error_and_is_not_read(scripted, action):
+    server, client = scripted(action, "ok")
+    with pytest.raises(exceptions.WorkerError) as e:
+        client.execute({**payload(), "max_result_size": CAP}, 5)
+    assert e.value.message == (
+        f"Worker (unnamed) answered /execute with more than {ANSWER_LIMIT} bytes."
+    )
+    # What the worker sent past the bound sat in the socket's buffers, at most.
+    assert server.sent < ANSWER_LIMIT + 8 * 1024 * 1024
+    assert client.ping(5) == {"status": "ok"}  # on a new connection
+
+
+def test_an_answer_at_the_bound_is_read(scripted):
+    server, client = scripted("padded", "padded")
+    server.padded_size = ANSWER_LIMIT
+    answer = client.execute({**payload(), "max_result_size": CAP}, 5)
+    assert len(answer["pad"]) == ANSWER_LIMIT - len('{"pad": ""}')
+    with pytest.raises(exceptions.WorkerError, match="more than"):
+        client.execute({**payload(), "max_result_size": CAP - 1}, 5)
+
+
+def test_without_a_cap_in_the_payload_the_bound_is_the_runtime_default(scripted):
+    server, client = scripted("padded", "padded")
+    server.padded_size = 7 * 1024 * 1024
+    assert client.execute(payload(), 5)  # 1 MiB + 6 MiB + the margin
+    server.padded_size = 8 * 1024 * 1024
+    with pytest.raises(exceptions.WorkerError, match="more than"):
+        client.execute(payload(), 5)
