@@ -301,7 +301,7 @@ def _extract_package(package, dest, max_bytes=MAX_PACKAGE_BYTES, max_entries=MAX
         # RuntimeError: an encrypted member; NotImplementedError: an unknown method.
         raise HTTPError(400, f"package is not a valid zip file: {exc}") from None
     except OSError as exc:
-        raise HTTPError(400, f"package cannot be extracted: {exc.strerror}") from None
+        raise HTTPError(400, f"package cannot be extracted: {exc.strerror or exc}") from None
 
 
 def _extract_member(archive, member, target):
@@ -312,7 +312,15 @@ def _extract_member(archive, member, target):
     os.makedirs(os.path.dirname(target), exist_ok=True)
     left = member.file_size
     with archive.open(member) as source, open(target, "wb") as out:
-        while chunk := source.read(min(EXTRACT_CHUNK_BYTES, left + 1)):
+        while True:
+            try:
+                chunk = source.read(min(EXTRACT_CHUNK_BYTES, left + 1))
+            except Exception as exc:  # whatever a decompressor raises on corrupt data
+                raise HTTPError(
+                    400, f"package member {member.filename!r} cannot be read: {exc}"
+                ) from None
+            if not chunk:
+                return
             left -= len(chunk)
             if left < 0:
                 raise HTTPError(
