@@ -285,7 +285,7 @@ def _extract_package(package, dest, max_bytes=MAX_PACKAGE_BYTES, max_entries=MAX
             for member in members:
                 target = os.path.normpath(os.path.join(root, member.filename))
                 if os.path.commonpath([root, target]) != root or (
-                    target == root and not member.is_dir()
+                    target == root and not member.filename.endswith("/")
                 ):
                     raise HTTPError(400, f"unsafe path in package: {member.filename!r}")
                 targets.append(target)
@@ -306,7 +306,7 @@ def _extract_package(package, dest, max_bytes=MAX_PACKAGE_BYTES, max_entries=MAX
 
 def _extract_member(archive, member, target):
     """Write one member at ``target``, refusing data beyond its declared size."""
-    if member.is_dir():
+    if member.filename.endswith("/"):  # not is_dir(), which fails on an empty name
         os.makedirs(target, exist_ok=True)
         return
     os.makedirs(os.path.dirname(target), exist_ok=True)

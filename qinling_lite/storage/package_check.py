@@ -82,7 +82,7 @@ def check(package, limits):
         seen.add(path)
         parents = path.split("/")[:-1]
         directories.update("/".join(parents[: i + 1]) for i in range(len(parents)))
-        (directories if entry.is_dir() else files).add(path)
+        (directories if _is_dir(entry) else files).add(path)
     both = files & directories
     if both:
         shown = repr(min(both)[:SHOWN_NAME])
@@ -105,7 +105,7 @@ def _check_entry(entry, limits):
     if ".." in parts:
         raise exceptions.InputError(f"Package entry {shown} has a '..' path component.")
     path = "/".join(part for part in parts if part not in ("", "."))
-    if not path and not entry.is_dir():
+    if not path and not _is_dir(entry):
         raise exceptions.InputError(f"Package entry {shown} names no file.")
     kind = stat.S_IFMT(entry.external_attr >> 16)
     if kind == stat.S_IFLNK:
@@ -125,6 +125,11 @@ def _check_entry(entry, limits):
             f"{entry.file_size}, more than {ratio} to 1."
         )
     return path
+
+
+def _is_dir(entry):
+    """``ZipInfo.is_dir``, for an empty name too (zipfile's raises IndexError)."""
+    return entry.filename.endswith("/")
 
 
 def _shown(entry):

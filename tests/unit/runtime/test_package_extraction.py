@@ -110,6 +110,7 @@ def test_a_symbolic_link_is_written_as_a_plain_file(tmp_path):
             "package cannot be extracted: ",
         ),
         ([deflated_entry(".", b"")], "unsafe path in package: '.'"),
+        ([deflated_entry("", b"")], "unsafe path in package: ''"),
         (
             [RawEntry("a", b"\xff" * 2000, 0, 5000, method=zipfile.ZIP_DEFLATED)],
             "package member 'a' cannot be read: Error -3",

@@ -138,6 +138,8 @@ def test_signatures_are_counted_across_read_chunks():
         ("..\\x.py", "Package entry '..\\\\x.py' has a backslash: ZIP paths are separated by '/'."),
         ("C:x.py", "Package entry 'C:x.py' starts with a drive letter."),
         (".", "Package entry '.' names no file."),
+        ("", "Package entry '' names no file."),
+        ("\x00main.py", "Package entry '' names no file."),  # zipfile cuts a name at NUL
     ],
 )
 def test_unsafe_paths_are_refused(name, message):
