@@ -64,9 +64,13 @@ class RequestBodyHook(pecan.hooks.PecanHook):
         self._webhook_limit = conf.api.max_webhook_body_size
         self._limit = conf.storage.max_package_size + self.FORM_OVERHEAD
 
+    def limit_for(self, path):
+        """The largest body accepted on ``path`` (the embedded server refuses above it too)."""
+        return self._webhook_limit if path.endswith("/invoke") else self._limit
+
     def on_route(self, state):
         request = state.request
-        limit = self._webhook_limit if request.path.endswith("/invoke") else self._limit
+        limit = self.limit_for(request.path)
         if request.content_length is None and request.is_body_readable:
             # A chunked body has no length to check: read at most one byte more than
             # the limit, and keep what was read as the body.
