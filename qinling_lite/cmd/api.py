@@ -7,6 +7,9 @@ from gunicorn.app import base
 
 from qinling_lite import config
 
+# gunicorn refuses a longer limit_request_line.
+MAX_REQUEST_LINE = 8190
+
 
 class _Gunicorn(base.BaseApplication):
     def __init__(self, options):
@@ -34,6 +37,13 @@ def main(argv=None):
             "workers": conf.api.api_workers,
             "threads": conf.api.api_threads,
             "worker_class": "gthread",
+            # gthread reads a request in a worker thread: against slow clients, a
+            # buffering proxy in front (see doc/source/install.rst); these bound the rest.
+            "backlog": conf.api.backlog,
+            "worker_connections": conf.api.max_connections,
+            "keepalive": conf.api.client_idle_timeout,
+            "limit_request_line": min(conf.api.max_header_size, MAX_REQUEST_LINE),
+            "limit_request_field_size": conf.api.max_header_size,
             "control_socket_disable": True,
             "proc_name": "qinling-lite-api",
         }
