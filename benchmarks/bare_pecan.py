@@ -1,14 +1,15 @@
 """A bare pecan app answering 202 to a webhook-shaped POST, under the same WSGI server
-as ``qinling-lite-serve``: the ceiling the webhook endpoint is compared with."""
+as ``qinling-lite-serve`` (``qinling_lite.api.server``, with its default options): the
+ceiling the webhook endpoint is compared with."""
 
 import sys
 import uuid
 
 import pecan
-from cheroot import wsgi
 from pecan import rest
 
-from qinling_lite.api import pecan_argspec
+from qinling_lite import config
+from qinling_lite.api import pecan_argspec, server
 
 
 class Webhooks(rest.RestController):
@@ -31,7 +32,9 @@ class Root(rest.RestController):
 def main(port, threads):
     pecan_argspec.install()  # the same pecan fix as qinling-lite, for a fair ceiling
     app = pecan.make_app(Root(), force_canonical=False, guess_content_type_from_ext=False)
-    wsgi.Server(("127.0.0.1", int(port)), app, numthreads=int(threads)).start()
+    config.CONF([], project="qinling-lite", default_config_files=[])
+    config.CONF.set_override("api_threads", int(threads), group="api")
+    server.create(app, config.CONF, "127.0.0.1", int(port)).serve()
 
 
 if __name__ == "__main__":

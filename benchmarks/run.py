@@ -105,8 +105,8 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def start(argv, log, port):
-    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+def start(argv, log, port, **popen_options):
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, **popen_options)
     for _ in range(600):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
