@@ -61,9 +61,6 @@ EXECUTE_FIELDS = {
 
 # The worker's channel to the egress proxy (``--egress-fd``), when it has no network.
 EGRESS = {"channel": None}
-# The cgroup.procs file (``--cgroup-fd``) of the group with the function's CPU quota, which
-# each execution's process joins; the server itself stays out of it.
-EXECUTION_CGROUP = {"fd": None}
 # Whether the server and its executions are alone in their pid namespace, but for its
 # pid 1 (``--own-pid-namespace``, or the server is pid 1 itself, as in a container).
 PID_NAMESPACE = {"own": False}
@@ -493,9 +490,6 @@ def _run_child(func, request_fd, log_fd, report_fd, server_fds):
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.setsid()
-        if EXECUTION_CGROUP["fd"] is not None:
-            os.write(EXECUTION_CGROUP["fd"], b"0")
-            os.close(EXECUTION_CGROUP["fd"])
         _oom_victim_first()
         for fd in server_fds:
             os.close(fd)
@@ -970,12 +964,6 @@ def _parse_args(argv):
         "pid 1): each execution ends by killing every other process in it",
     )
     parser.add_argument(
-        "--cgroup-fd",
-        type=int,
-        help="inherited file descriptor of the cgroup.procs file that each execution's "
-        "process joins",
-    )
-    parser.add_argument(
         "--egress-fd",
         type=int,
         help="inherited file descriptor of the channel to the egress proxy, through which "
@@ -998,7 +986,6 @@ def main(argv=None):
     args = _parse_args(argv)
     if args.egress_fd is not None:
         EGRESS["channel"] = socket.socket(fileno=args.egress_fd)
-    EXECUTION_CGROUP["fd"] = args.cgroup_fd
     os.makedirs(args.workdir, exist_ok=True)
     signal.signal(signal.SIGTERM, _on_sigterm)
     PID_NAMESPACE["own"] = args.own_pid_namespace or os.getpid() == 1

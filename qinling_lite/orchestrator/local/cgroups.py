@@ -1,10 +1,9 @@
 """Per-sandbox resource control with Linux control groups, v1 or v2.
 
 Each local worker gets a group of its own under this process's group: the memory of all
-its processes together (files in its tmpfs count too), a cap on their number, a CPU cap,
-and the function's CPU quota for its executions (see ``Group``). The group is also how
-every process of a worker is found and killed, whatever it did to detach itself
-(``setsid``, double forks).
+its processes together (files in its tmpfs count too), a cap on their number, and a CPU
+quota. The group is also how every process of a worker is found and killed, whatever it
+did to detach itself (``setsid``, double forks).
 
 Layout: ``<own group>/qinling-lite/<orchestrator>/<worker>``, in each v1 controller's
 hierarchy, or once in the v2 hierarchy (where this process first moves itself into a
@@ -24,11 +23,8 @@ LOG = logging.getLogger(__name__)
 ROOT = "/sys/fs/cgroup"
 CONTROLLERS = ("memory", "pids", "cpu")
 TOP = "qinling-lite"
-EXECUTION = "execution"
-SERVER = "server"
 ENGINE_LEAF = "engine"  # v2: where this process moves itself to hand controllers down
 CPU_PERIOD = 100_000  # microseconds
-SANDBOX_CPU = 1000  # millicpu: a sandbox never takes more than one CPU
 KILL_WAIT = 10.0
 REMOVE_WAIT = 5.0
 
@@ -59,46 +55,34 @@ def _read(path):
 
 
 class Group:
-    """One worker's groups.
+    """One worker's group: v1, ``memory/<w>``, ``pids/<w>`` and ``cpu/<w>``; v2, ``<w>``.
 
-    The sandbox's group holds its memory and process limits and a CPU cap of its own
-    (``SANDBOX_CPU``); inside it, the execution group holds the function's CPU quota, so
-    that a busy function never slows the runtime server that times it out. The server
-    moves each execution's process there (``execution_procs``) before running it.
-    v1: ``memory/<w>``, ``pids/<w>``, ``cpu/<w>`` and ``cpu/<w>/execution``; v2:
-    ``<w>`` with the leaves ``<w>/server`` and ``<w>/execution``.
+    Its processes are created in it (the sandbox joins it before it starts) and never
+    move: moving a process between cgroups may wait for an RCU grace period, some 10 ms,
+    which an execution would pay.
     """
 
     def __init__(self, base, version):
         self.version = version
         if version == 1:
             self._limits = dict(base)  # controller -> the sandbox's directory
-            self._execution = f"{base['cpu']}/{EXECUTION}"
-            self._joined = list(base.values())
-            self._directories = [self._execution, *base.values()]  # children first
         else:
             self._limits = dict.fromkeys(CONTROLLERS, base[""])
-            self._execution = f"{base['']}/{EXECUTION}"
-            self._joined = [f"{base['']}/{SERVER}"]
-            self._directories = [self._execution, *self._joined, base[""]]
+        self._directories = sorted(set(self._limits.values()))
 
     def create(self):
         made = []
         try:
-            for directory in reversed(self._directories):  # parents first
+            for directory in self._directories:
                 os.mkdir(directory)
                 made.append(directory)
-            if self.version == 2:
-                _enable_controllers(self._limits["cpu"])
-            self._set_cpu(self._limits["cpu"], SANDBOX_CPU)
         except OSError:
-            for directory in reversed(made):
+            for directory in made:
                 os.rmdir(directory)
             raise
 
     def set_limits(self, memory=None, pids=None, cpu=None):
-        """Set what is given: the sandbox's ``memory`` (bytes) and ``pids`` (processes),
-        the execution's ``cpu`` (millicpu)."""
+        """Set what is given: ``memory`` (bytes), ``pids`` (processes), ``cpu`` (millicpu)."""
         if memory is not None:
             if self.version == 1:
                 files = [f"{self._limits['memory']}/memory.limit_in_bytes"]
@@ -116,32 +100,34 @@ class Group:
         if pids is not None:
             _write(f"{self._limits['pids']}/pids.max", str(pids))
         if cpu is not None:
-            self._set_cpu(self._execution, cpu)
+            self._set_cpu(cpu)
 
-    def _set_cpu(self, directory, millicpu):
-        """The CPU quota of a group (None: none)."""
+    def _set_cpu(self, millicpu):
+        """The CPU quota (None: none), with as much again as a burst: a period's spare
+        quota carries over, so that short bursts are not throttled."""
+        directory = self._limits["cpu"]
         quota = None if millicpu is None else millicpu * CPU_PERIOD // 1000
         if self.version == 1:
             _write(f"{directory}/cpu.cfs_period_us", str(CPU_PERIOD))
             _write(f"{directory}/cpu.cfs_quota_us", str(-1 if quota is None else quota))
+            burst = f"{directory}/cpu.cfs_burst_us"
         else:
             _write(f"{directory}/cpu.max", f"{quota or 'max'} {CPU_PERIOD}")
+            burst = f"{directory}/cpu.max.burst"
+        with contextlib.suppress(FileNotFoundError):  # before Linux 5.14
+            _write(burst, str(quota or 0))
 
     def procs_files(self):
         """The ``cgroup.procs`` files a new sandbox writes ``0`` to, to join its group."""
-        return [f"{directory}/cgroup.procs" for directory in self._joined]
-
-    def execution_procs(self):
-        """The ``cgroup.procs`` file that moves a process to the execution group."""
-        return f"{self._execution}/cgroup.procs"
+        return [f"{directory}/cgroup.procs" for directory in self._directories]
 
     def kill(self):
         """SIGKILL every process of the sandbox, until none is left.
 
-        The execution's CPU quota goes first: a throttled process waits for it even to die.
+        Its CPU quota goes first: a throttled process waits for it even to die.
         """
         with contextlib.suppress(OSError):  # gone, or going (ENODEV): killed already
-            self._set_cpu(self._execution, None)
+            self._set_cpu(None)
         if self.version == 2:
             with contextlib.suppress(OSError):  # before Linux 5.14, or gone
                 _write(f"{self._limits['memory']}/cgroup.kill", "1")

@@ -286,7 +286,7 @@ class LocalOrchestrator(base.Orchestrator):
                 group.set_limits(
                     memory=process.SERVER_MEMORY,
                     pids=self._conf.local_orchestrator.max_processes,
-                    cpu=self._conf.resource_limits.max_cpu,
+                    cpu=process.SERVER_CPU,
                 )
             listener = process.listen(directory)
             log = os.memfd_create("worker-log", os.MFD_CLOEXEC)
@@ -297,7 +297,6 @@ class LocalOrchestrator(base.Orchestrator):
                 log=log,
                 uid=uid,
                 cgroup_procs=tuple(group.procs_files()) if group else (),
-                cgroup_execution=group.execution_procs() if group else None,
                 egress=channel,
             )
             proc = self._spawner.submit(self._sandbox.start, launch, IDLE_TIMEOUT).result()

@@ -63,7 +63,6 @@ class Launch:
     log: int  # file descriptor of its log (stdout and stderr)
     uid: int | None = None  # its own uid and gid, when the engine runs as root
     cgroup_procs: tuple = ()  # the cgroup.procs files of its cgroup, if any
-    cgroup_execution: str | None = None  # the cgroup.procs file of its executions' group
     egress: socket.socket | None = None  # its end of the egress proxy's channel
 
 
@@ -113,17 +112,7 @@ class Sandbox:
         if launch.egress is not None:
             args += ["--egress-fd", str(launch.egress.fileno())]
             fds.append(launch.egress.fileno())
-        execution_group = None
-        try:
-            if launch.cgroup_execution is not None:
-                # Opened here, as root: the worker may move its own processes there only.
-                execution_group = os.open(launch.cgroup_execution, os.O_WRONLY | os.O_CLOEXEC)
-                args += ["--cgroup-fd", str(execution_group)]
-                fds.append(execution_group)
-            return self._popen(args, launch, fds, stdout=launch.log, stderr=launch.log)
-        finally:
-            if execution_group is not None:
-                os.close(execution_group)
+        return self._popen(args, launch, fds, stdout=launch.log, stderr=launch.log)
 
     def probe(self, uid):
         """Check that a worker as ``uid`` could run the interpreter and read the server.
