@@ -1,9 +1,10 @@
 """Per-sandbox resource control with Linux control groups, v1 or v2.
 
 Each local worker gets a group of its own under this process's group: the memory of all
-its processes together (files in its tmpfs count too), a cap on their number, and a CPU
-quota. The group is also how every process of a worker is found and killed, whatever it
-did to detach itself (``setsid``, double forks).
+its processes together (files in its tmpfs count too), a cap on their number, and its
+share of busy CPUs; all workers' groups together weigh as one group beside the engine.
+The group is also how every process of a worker is found and killed, whatever it did to
+detach itself (``setsid``, double forks).
 
 Layout: ``<own group>/qinling-lite/<orchestrator>/<worker>``, in each v1 controller's
 hierarchy, or once in the v2 hierarchy (where this process first moves itself into a
@@ -24,7 +25,6 @@ ROOT = "/sys/fs/cgroup"
 CONTROLLERS = ("memory", "pids", "cpu")
 TOP = "qinling-lite"
 ENGINE_LEAF = "engine"  # v2: where this process moves itself to hand controllers down
-CPU_PERIOD = 100_000  # microseconds
 KILL_WAIT = 10.0
 REMOVE_WAIT = 5.0
 
@@ -82,7 +82,13 @@ class Group:
             raise
 
     def set_limits(self, memory=None, pids=None, cpu=None):
-        """Set what is given: ``memory`` (bytes), ``pids`` (processes), ``cpu`` (millicpu)."""
+        """Set what is given: ``memory`` (bytes), ``pids`` (processes) and ``cpu``, the
+        group's weight when CPUs are busy (millicpu: 1000 is a default group's).
+
+        CPU is shared, not capped: a CFS quota would charge the runtime server's own work
+        for each execution (a fork and its end, some 3 ms of CPU) to the function, and
+        throttle a function run back to back well below its quota.
+        """
         if memory is not None:
             if self.version == 1:
                 files = [f"{self._limits['memory']}/memory.limit_in_bytes"]
@@ -100,34 +106,17 @@ class Group:
         if pids is not None:
             _write(f"{self._limits['pids']}/pids.max", str(pids))
         if cpu is not None:
-            self._set_cpu(cpu)
-
-    def _set_cpu(self, millicpu):
-        """The CPU quota (None: none), with as much again as a burst: a period's spare
-        quota carries over, so that short bursts are not throttled."""
-        directory = self._limits["cpu"]
-        quota = None if millicpu is None else millicpu * CPU_PERIOD // 1000
-        if self.version == 1:
-            _write(f"{directory}/cpu.cfs_period_us", str(CPU_PERIOD))
-            _write(f"{directory}/cpu.cfs_quota_us", str(-1 if quota is None else quota))
-            burst = f"{directory}/cpu.cfs_burst_us"
-        else:
-            _write(f"{directory}/cpu.max", f"{quota or 'max'} {CPU_PERIOD}")
-            burst = f"{directory}/cpu.max.burst"
-        with contextlib.suppress(FileNotFoundError):  # before Linux 5.14
-            _write(burst, str(quota or 0))
+            if self.version == 1:  # 1024 shares are a default group's
+                _write(f"{self._limits['cpu']}/cpu.shares", str(max(2, cpu * 1024 // 1000)))
+            else:  # and a weight of 100
+                _write(f"{self._limits['cpu']}/cpu.weight", str(max(1, cpu // 10)))
 
     def procs_files(self):
         """The ``cgroup.procs`` files a new sandbox writes ``0`` to, to join its group."""
         return [f"{directory}/cgroup.procs" for directory in self._directories]
 
     def kill(self):
-        """SIGKILL every process of the sandbox, until none is left.
-
-        Its CPU quota goes first: a throttled process waits for it even to die.
-        """
-        with contextlib.suppress(OSError):  # gone, or going (ENODEV): killed already
-            self._set_cpu(None)
+        """SIGKILL every process of the sandbox, until none is left."""
         if self.version == 2:
             with contextlib.suppress(OSError):  # before Linux 5.14, or gone
                 _write(f"{self._limits['memory']}/cgroup.kill", "1")

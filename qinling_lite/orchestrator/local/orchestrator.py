@@ -284,9 +284,7 @@ class LocalOrchestrator(base.Orchestrator):
             if self._cgroups is not None:
                 group = self._cgroups.create(os.path.basename(directory))
                 group.set_limits(
-                    memory=process.SERVER_MEMORY,
-                    pids=self._conf.local_orchestrator.max_processes,
-                    cpu=process.SERVER_CPU,
+                    memory=process.SERVER_MEMORY, pids=self._conf.local_orchestrator.max_processes
                 )
             listener = process.listen(directory)
             log = os.memfd_create("worker-log", os.MFD_CLOEXEC)

@@ -19,9 +19,8 @@ READY_POLL = 0.005
 KILL_WAIT = 10
 KILL_ROUNDS = 10
 LOG_TAIL = 1000
-# Memory and CPU (millicpu) of the runtime server itself, on top of the function's.
+# Memory of the runtime server itself, on top of the function's memory_size.
 SERVER_MEMORY = 64 * 1024 * 1024
-SERVER_CPU = 100
 
 
 def listen(directory):
@@ -70,12 +69,13 @@ class LocalWorker(bindings.Worker):
 
     def load(self, spec, package, timeout):
         """Fit the sandbox's limits to the function version, then load it: what its import
-        does runs within them. The function's memory_size and cpu come on top of the
-        server's own; the package is unpacked into memory (a tmpfs), so it counts too."""
+        does runs within them. The function's memory_size comes on top of the server's
+        own; the package is unpacked into memory (a tmpfs), so it counts too. The function's
+        cpu is the sandbox's share of busy CPUs."""
         if self.cgroup is not None:
             memory = spec.memory_size + SERVER_MEMORY + unpacked_size(package)
             try:
-                self.cgroup.set_limits(memory=memory, cpu=spec.cpu + SERVER_CPU)
+                self.cgroup.set_limits(memory=memory, cpu=spec.cpu)
             except OSError as exc:  # its group is gone: the worker was killed meanwhile
                 self.healthy = False
                 raise exceptions.WorkerError(f"Worker {self.name} has no cgroup: {exc}") from None

@@ -9,9 +9,11 @@ import textwrap
 import pytest
 
 from qinling_lite import config, exceptions, orchestrator
-from qinling_lite.orchestrator.local import cgroups
+from qinling_lite.orchestrator import base
+from qinling_lite.orchestrator.local import cgroups, process
 from qinling_lite.orchestrator.local import sandbox as local_sandbox
 from tests.unit.orchestrator.conftest import (
+    MIB,
     SANDBOXES,
     Package,
     payload,
@@ -218,3 +220,22 @@ def test_too_long_work_dir_is_refused(override, work_dir):
     override("local_orchestrator", work_dir=os.path.join(work_dir, "x" * 100))
     with pytest.raises(exceptions.OrchestratorError, match="too long"):
         orchestrator.load(config.CONF)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="workers have cgroups as root only")
+def test_a_bound_worker_is_held_to_its_function(orch, conf):
+    """Its cgroup: memory_size + the server's + the package, the process cap, its cpu as
+    its weight; set before the package is imported."""
+    package = Package({"probe.py": PROBE})
+    function = base.FunctionSpec("f1", 0, "rt", "probe.main", "m", 300, 48 * MIB, 5)
+    with orch.worker(function, package, wait=5) as worker:
+        (memory, pids, cpu) = (worker.cgroup._limits[c] for c in ("memory", "pids", "cpu"))
+        with open(f"{memory}/memory.limit_in_bytes") as file:
+            limit = int(file.read())
+        unpacked = process.unpacked_size(package.data)
+        page = os.sysconf("SC_PAGE_SIZE")  # the kernel rounds the limit down to pages
+        assert limit == (48 * MIB + process.SERVER_MEMORY + unpacked) // page * page
+        with open(f"{pids}/pids.max") as file:
+            assert int(file.read()) == conf.local_orchestrator.max_processes
+        with open(f"{cpu}/cpu.shares") as file:
+            assert int(file.read()) == 300 * 1024 // 1000
