@@ -25,15 +25,12 @@ import pathlib
 import select
 import socket
 import statistics
-import sys
-import tempfile
 import threading
 import time
 
-from run import Api, free_port, start, wrk
+from run import serving, wrk
 
 HERE = pathlib.Path(__file__).parent
-SERVE = "import sys; from qinling_lite.cmd import serve; sys.exit(serve.main())"
 SLOW_CONNECTIONS = 12
 SLOW_INTERVAL = 2.0
 SLOW_LIMIT = 40.0
@@ -131,48 +128,21 @@ def burst(port, path, count):
 
 def measure(source, seconds, scenarios):
     figures = {}
-    env = dict(os.environ, PYTHONPATH=source)
-    with (
-        tempfile.TemporaryDirectory() as data_dir,
-        open(pathlib.Path(data_dir) / "serve.log", "wb") as log,
-    ):
-        port = free_port()
-        conf = pathlib.Path(data_dir) / "bench.conf"
-        conf.write_text(
-            "[DEFAULT]\ndefault_log_levels = qinling_lite=WARN,waitress=ERROR,cheroot=ERROR\n"
-            "[local_orchestrator]\npool_size = 1\n"
-        )
-        argv = [sys.executable, "-c", SERVE, "--data-dir", data_dir, "--port", str(port)]
-        # In the source's directory: ``python -c`` puts the current one first on sys.path.
-        try:
-            server = start(argv + ["--config-file", str(conf)], log, port, env=env, cwd=source)
-        except RuntimeError:
-            sys.exit((pathlib.Path(data_dir) / "serve.log").read_text()[-3000:])
-        try:
-            api = Api(port)
-            _, runtime = api.json("POST", "/v1/runtimes", {"image": "python3"})
-            for _ in range(600):
-                _, runtime = api.request("GET", f"/v1/runtimes/{runtime['id']}")
-                if runtime["status"] != "creating":
-                    break
-                time.sleep(0.05)
-            function_id = api.create_function(runtime["id"])
-            _, webhook = api.json("POST", "/v1/webhooks", {"function_id": function_id})
-            path = f"/v1/webhooks/{webhook['id']}/invoke"
-            api.conn.close()
-
-            if "throughput" in scenarios:
-                cpu = process_cpu(server.pid)
-                figures["webhook_rps"] = wrk(f"http://127.0.0.1:{port}{path}", seconds, 32)
-                cpu = process_cpu(server.pid) - cpu
-                figures["webhook_cpu_ms"] = cpu * 1000 / (figures["webhook_rps"] * seconds)
-            if "slowloris" in scenarios:
-                figures.update(attack_with_slowloris(port))
-            if "burst" in scenarios:
-                figures.update(attack_with_bursts(port, path))
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
+    with serving(source, "[local_orchestrator]\npool_size = 1\n") as (api, runtime_id, server):
+        function_id = api.create_function(runtime_id)
+        _, webhook = api.json("POST", "/v1/webhooks", {"function_id": function_id})
+        path = f"/v1/webhooks/{webhook['id']}/invoke"
+        api.conn.close()
+        port = api.port
+        if "throughput" in scenarios:
+            cpu = process_cpu(server.pid)
+            figures["webhook_rps"] = wrk(f"http://127.0.0.1:{port}{path}", seconds, 32)
+            cpu = process_cpu(server.pid) - cpu
+            figures["webhook_cpu_ms"] = cpu * 1000 / (figures["webhook_rps"] * seconds)
+        if "slowloris" in scenarios:
+            figures.update(attack_with_slowloris(port))
+        if "burst" in scenarios:
+            figures.update(attack_with_bursts(port, path))
     return figures
 
 

@@ -5,10 +5,16 @@
     answering 202 under the same WSGI server, as a ratio;
 (c) first execution of a new function on a warm pool, p50.
 
-Run: ``python benchmarks/run.py`` (needs ``wrk``: ``apt-get install wrk``).
+Run: ``python benchmarks/run.py [--rounds N] [--source LABEL=DIR ...]`` (needs ``wrk``:
+``apt-get install wrk``). Each source is a checkout whose ``qinling_lite`` runs the
+server (put first on ``PYTHONPATH``; default: this one), e.g. a ``git worktree`` of an
+older commit: sources take turns within each round, and the medians of the rounds are
+printed, with each source's ratio to the first, so that a change is measured before and
+after in the same run.
 """
 
 import argparse
+import contextlib
 import http.client
 import io
 import json
@@ -27,6 +33,7 @@ import zipfile
 from qinling_lite import config
 
 HERE = pathlib.Path(__file__).parent
+SERVE = "import sys; from qinling_lite.cmd import serve; sys.exit(serve.main())"
 NOOP = "def main(**kwargs):\n    return None\n"
 AODH_EVENT = (
     HERE.parent / "tests" / "functional" / "fixtures" / "aodh-alarm-event.json"
@@ -141,102 +148,140 @@ def wrk(url, seconds, connections):
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sync-runs", type=int, default=1000)
-    parser.add_argument("--new-functions", type=int, default=40)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk is needed: apt-get install wrk")
-    serve = pathlib.Path(sys.executable).parent / "qinling-lite-serve"
-    threads = config.CONF.api.api_threads  # the bare app gets as many as qinling-lite
-    figures = {}
-
+@contextlib.contextmanager
+def serving(source, config=""):
+    """A ``qinling-lite-serve`` of the checkout ``source`` on a free port, with a fresh
+    data directory and an available runtime; yield (Api, runtime id, server process)."""
+    env = dict(os.environ, PYTHONPATH=source)
     with (
         tempfile.TemporaryDirectory() as data_dir,
         open(pathlib.Path(data_dir) / "serve.log", "wb") as log,
     ):
         port = free_port()
         conf = pathlib.Path(data_dir) / "bench.conf"
-        conf.write_text("[DEFAULT]\ndefault_log_levels = qinling_lite=WARN\n")
-        server = start(
-            [str(serve), "--data-dir", data_dir, "--port", str(port), "--config-file", str(conf)],
-            log,
-            port,
+        conf.write_text(
+            "[DEFAULT]\ndefault_log_levels = qinling_lite=WARN,waitress=ERROR,cheroot=ERROR\n"
+            + config
         )
+        argv = [sys.executable, "-c", SERVE, "--data-dir", data_dir, "--port", str(port)]
+        # In the source's directory: ``python -c`` puts the current one first on sys.path.
+        try:
+            server = start(argv + ["--config-file", str(conf)], log, port, env=env, cwd=source)
+        except RuntimeError:
+            sys.exit((pathlib.Path(data_dir) / "serve.log").read_text()[-3000:])
         try:
             api = Api(port)
-            status, runtime = api.json("POST", "/v1/runtimes", {"image": "python3"})
+            _, runtime = api.json("POST", "/v1/runtimes", {"image": "python3"})
             for _ in range(600):
                 _, runtime = api.request("GET", f"/v1/runtimes/{runtime['id']}")
                 if runtime["status"] != "creating":
                     break
                 time.sleep(0.05)
             assert runtime["status"] == "available", runtime
-
-            # (a) warm sync latency
-            function_id = api.create_function(runtime["id"])
-            for _ in range(50):
-                api.run_sync(function_id)
-            latencies = []
-            for _ in range(args.sync_runs):
-                started = time.perf_counter()
-                api.run_sync(function_id)
-                latencies.append((time.perf_counter() - started) * 1000)
-            figures["sync_p50_ms"] = statistics.median(latencies)
-            figures["sync_p99_ms"] = percentile(latencies, 0.99)
-
-            # (c) first execution of a new function on a warm pool
-            _, pool = api.request("GET", f"/v1/runtimes/{runtime['id']}/pool")
-            size = pool["capacity"]["available"]
-            firsts = []
-            for _ in range(args.new_functions):
-                new_id = api.create_function(runtime["id"])
-                api.wait_pool_full(runtime["id"], size)
-                started = time.perf_counter()
-                api.run_sync(new_id)
-                firsts.append((time.perf_counter() - started) * 1000)
-                api.request("DELETE", f"/v1/functions/{new_id}")
-            figures["first_execution_p50_ms"] = statistics.median(firsts)
-
-            # (b) webhook 202 throughput
-            _, webhook = api.json("POST", "/v1/webhooks", {"function_id": function_id})
-            url = f"http://127.0.0.1:{port}/v1/webhooks/{webhook['id']}/invoke"
-            figures["webhook_rps"] = wrk(url, args.seconds, args.connections)
+            yield api, runtime["id"], server
         finally:
             server.terminate()
             server.wait(timeout=60)
 
-        bare_port = free_port()
+
+def measure(source, args):
+    """Figures (a), (b) and (c) of one server of ``source``."""
+    figures = {}
+    with serving(source) as (api, runtime_id, _):
+        # (a) warm sync latency
+        function_id = api.create_function(runtime_id)
+        for _ in range(50):
+            api.run_sync(function_id)
+        latencies = []
+        for _ in range(args.sync_runs):
+            started = time.perf_counter()
+            api.run_sync(function_id)
+            latencies.append((time.perf_counter() - started) * 1000)
+        figures["sync_p50_ms"] = statistics.median(latencies)
+        figures["sync_p99_ms"] = percentile(latencies, 0.99)
+
+        # (c) first execution of a new function on a warm pool
+        _, pool = api.request("GET", f"/v1/runtimes/{runtime_id}/pool")
+        size = pool["capacity"]["available"]
+        firsts = []
+        for _ in range(args.new_functions):
+            new_id = api.create_function(runtime_id)
+            api.wait_pool_full(runtime_id, size)
+            started = time.perf_counter()
+            api.run_sync(new_id)
+            firsts.append((time.perf_counter() - started) * 1000)
+            api.request("DELETE", f"/v1/functions/{new_id}")
+        figures["first_execution_p50_ms"] = statistics.median(firsts)
+
+        # (b) webhook 202 throughput
+        _, webhook = api.json("POST", "/v1/webhooks", {"function_id": function_id})
+        url = f"http://127.0.0.1:{api.port}/v1/webhooks/{webhook['id']}/invoke"
+        figures["webhook_rps"] = wrk(url, args.seconds, args.connections)
+    return figures
+
+
+def bare_pecan_rps(args):
+    """(b)'s ceiling: a bare pecan app answering 202 under this checkout's server."""
+    threads = config.CONF.api.api_threads  # as many as qinling-lite
+    with tempfile.TemporaryFile() as log:
+        port = free_port()
         bare = start(
-            [sys.executable, str(HERE / "bare_pecan.py"), str(bare_port), str(threads)],
-            log,
-            bare_port,
+            [sys.executable, str(HERE / "bare_pecan.py"), str(port), str(threads)], log, port
         )
         try:
-            url = f"http://127.0.0.1:{bare_port}/v1/webhooks/{webhook['id']}/invoke"
-            figures["bare_pecan_rps"] = wrk(url, args.seconds, args.connections)
+            return wrk(
+                f"http://127.0.0.1:{port}/v1/webhooks/x/invoke", args.seconds, args.connections
+            )
         finally:
             bare.terminate()
             bare.wait(timeout=60)
 
-    figures["webhook_ratio"] = figures["webhook_rps"] / figures["bare_pecan_rps"]
-    print(
-        f"(a) warm sync execution, {args.sync_runs} runs: "
-        f"p50 {figures['sync_p50_ms']:.2f} ms, p99 {figures['sync_p99_ms']:.2f} ms"
-    )
-    print(
-        f"(b) webhook 202 throughput, {args.connections} clients: "
-        f"{figures['webhook_rps']:.0f} req/s; bare pecan {figures['bare_pecan_rps']:.0f} req/s; "
-        f"ratio {figures['webhook_ratio']:.2f}"
-    )
-    print(
-        f"(c) first execution of a new function on a warm pool, {args.new_functions} functions: "
-        f"p50 {figures['first_execution_p50_ms']:.2f} ms"
-    )
-    print(json.dumps({k: round(v, 3) for k, v in figures.items()}))
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sync-runs", type=int, default=1000)
+    parser.add_argument("--new-functions", type=int, default=40)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--source", action="append", help="LABEL=DIR, repeatable")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    sources = dict(s.split("=", 1) for s in args.source or [f"this={HERE.parent}"])
+    rounds = {label: [] for label in sources}
+    for _ in range(args.rounds):
+        for label, source in sources.items():
+            figures = measure(str(pathlib.Path(source).resolve()), args)
+            figures["bare_pecan_rps"] = bare_pecan_rps(args)
+            figures["webhook_ratio"] = figures["webhook_rps"] / figures["bare_pecan_rps"]
+            rounds[label].append(figures)
+            print(label, json.dumps({k: round(v, 3) for k, v in figures.items()}), flush=True)
+
+    medians = {
+        label: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+        for label, runs in rounds.items()
+    }
+    first = next(iter(medians.values()))
+    for label, figures in medians.items():
+        print(f"== {label}: medians of {args.rounds} round(s)")
+        print(
+            f"(a) warm sync execution, {args.sync_runs} runs: "
+            f"p50 {figures['sync_p50_ms']:.2f} ms, p99 {figures['sync_p99_ms']:.2f} ms"
+        )
+        print(
+            f"(b) webhook 202 throughput, {args.connections} clients: "
+            f"{figures['webhook_rps']:.0f} req/s; bare pecan {figures['bare_pecan_rps']:.0f} "
+            f"req/s; ratio {figures['webhook_ratio']:.2f}"
+        )
+        print(
+            f"(c) first execution of a new function on a warm pool, {args.new_functions} "
+            f"functions: p50 {figures['first_execution_p50_ms']:.2f} ms"
+        )
+        if figures is not first:
+            ratios = {k: round(v / first[k], 3) for k, v in figures.items()}
+            print(f"ratios to {next(iter(medians))}: {json.dumps(ratios)}")
+        print(json.dumps({k: round(v, 3) for k, v in figures.items()}))
 
 
 if __name__ == "__main__":
