@@ -7,10 +7,15 @@ from tests.functional.conftest import Client, serving
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server_config():
+    """The configuration (INI text) of a module's server; a module may override it."""
+    return "[local_orchestrator]\npool_size = 1\n"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, server_config):
     """The embedded default on a free port, for one module of attacks."""
-    config = "[local_orchestrator]\npool_size = 1\n"
-    with serving(tmp_path_factory.mktemp("data"), config) as description:
+    with serving(tmp_path_factory.mktemp("data"), server_config) as description:
         yield description
 
 
@@ -22,3 +27,16 @@ def client(server):
 @pytest.fixture(scope="module")
 def runtime(client):
     return client.create_runtime()
+
+
+@pytest.fixture
+def no_traceback_logged(server):
+    """Whatever a test sends, the service log gains no traceback and no error."""
+    log = server["data_dir"] / "serve.log"
+    start = log.stat().st_size
+    yield
+    with open(log, "rb") as stream:
+        stream.seek(start)
+        added = stream.read().decode("utf-8", "replace")
+    assert "Traceback" not in added, added
+    assert " ERROR " not in added, added

@@ -18,7 +18,6 @@ import pytest
 import requests
 
 from qinling_lite.api import hooks
-from tests.functional.conftest import Client, serving
 from tests.functional.test_bad_input import assert_error
 from tests.packages import make_zip
 
@@ -34,22 +33,15 @@ CUT_OFF_SLACK = 20
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server_config():
     """Few threads, short deadlines and small bodies, so that attacks are quick."""
-    config = (
+    return (
         "[local_orchestrator]\npool_size = 1\n"
         f"[api]\napi_threads = {THREADS}\nheader_timeout = {HEADER_TIMEOUT}\n"
         f"body_timeout = {BODY_TIMEOUT}\nclient_idle_timeout = 60\n"
         f"max_webhook_body_size = {WEBHOOK_LIMIT}\n"
         f"[storage]\nmax_package_size = {PACKAGE_LIMIT}\n"
     )
-    with serving(tmp_path_factory.mktemp("data"), config) as description:
-        yield description
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    return Client(server["url"])
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.security.test_packages import no_traceback_logged  # noqa: F401 (autouse)
+pytestmark = pytest.mark.usefixtures("no_traceback_logged")
 
 MIB = 1024 * 1024
 TOO_LARGE = "Function output of {} bytes exceeds the limit of 1048576 bytes."

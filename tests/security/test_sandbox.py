@@ -7,13 +7,10 @@ defences are for; as another user some checks do not apply and say so.
 
 import json
 import os
-import socket
 import threading
 import time
 
 import pytest
-
-from tests.functional.conftest import Client, serving
 
 MIB = 1024 * 1024
 ROOT = os.geteuid() == 0
@@ -430,67 +427,3 @@ def test_import_time_code_runs_under_the_same_limits(client, runtime):
     # What the import started is gone before the first execution runs.
     if execution["status"] == "success":
         assert json.loads(execution["result"])["output"] < 64
-
-
-EGRESS = """
-import os, socket
-
-def main(target, count, **kwargs):
-    channel = None
-    for fd in range(3, 64):
-        try:
-            sock = socket.socket(fileno=fd)
-        except OSError:
-            continue
-        if sock.type == socket.SOCK_SEQPACKET:
-            channel = sock
-            break
-        sock.detach()
-    statuses, held = [], []
-    for _ in range(count):
-        ours, theirs = socket.socketpair()
-        socket.send_fds(channel, [f'CONNECT {target}'.encode()], [theirs.fileno()])
-        theirs.close()
-        ours.settimeout(10)
-        statuses.append(ours.recv(100).split(b'\\r\\n')[0].decode())
-        held.append(ours)
-    return statuses
-"""
-
-
-def test_the_egress_proxy_caps_a_worker_tunnels(egress_client, egress_runtime, egress_target):
-    _, execution, statuses = run(
-        egress_client, egress_runtime, EGRESS, target=egress_target, count=40
-    )
-    assert execution["status"] == "success", execution
-    established = statuses.count("HTTP/1.1 200 Connection established")
-    assert established == 8  # [local_orchestrator] egress_tunnels_per_worker
-    assert statuses[8:] == ["HTTP/1.1 429 Too Many Requests"] * 32
-
-
-@pytest.fixture(scope="module")
-def egress_target():
-    """A TCP listener standing for an OpenStack API."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(64)
-        yield f"127.0.0.1:{listener.getsockname()[1]}"
-
-
-@pytest.fixture(scope="module")
-def egress_server(tmp_path_factory, egress_target):
-    if not REQUIRE_BWRAP:
-        pytest.skip("egress tunnels are for bubblewrap workers")
-    config = f"[local_orchestrator]\npool_size = 1\negress_endpoints = http://{egress_target}\n"
-    with serving(tmp_path_factory.mktemp("data"), config) as description:
-        yield description
-
-
-@pytest.fixture(scope="module")
-def egress_client(egress_server):
-    return Client(egress_server["url"])
-
-
-@pytest.fixture(scope="module")
-def egress_runtime(egress_client):
-    return egress_client.create_runtime()
