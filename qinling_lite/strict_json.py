@@ -13,7 +13,6 @@ Request bodies, and JSON carried in string fields (an execution's ``input``, a f
   escape without its pair) and no NUL (``\\u0000``).
 """
 
-import itertools
 import json
 import math
 import re
@@ -21,9 +20,8 @@ import sys
 
 MAX_DEPTH = 64
 
-# A JSON string, escapes included; stripped before brackets are counted.
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+# A JSON string (escapes included), a bracket, or a quote that opens no complete string.
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|([\[\]{}])|"', re.DOTALL)
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 # Escapes that may decode to a surrogate or NUL; only then are the strings searched.
 _SUSPECT_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
@@ -66,10 +64,21 @@ def loads(data):
 
 def _check_depth(text):
     """Refuse nesting deeper than MAX_DEPTH, without recursing: the largest running count
-    of open brackets outside strings, which bounds how deep the parser would go."""
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
-    if max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0) > MAX_DEPTH:
-        raise Refused(f"nested deeper than {MAX_DEPTH} levels")
+    of open brackets outside strings, which bounds how deep the parser would go.
+
+    One pass, linear in the text: a quote that opens no complete string ends it (the
+    rest is no JSON, which the parser then says), instead of a search for strings
+    starting again inside it, which took quadratic time (17 s for 80 kB of ``"\\"``).
+    """
+    depth = 0
+    for token in _TOKEN.finditer(text):
+        bracket = token.group(1)
+        if bracket is not None:
+            depth += _STEP[bracket]
+            if depth > MAX_DEPTH:
+                raise Refused(f"nested deeper than {MAX_DEPTH} levels")
+        elif token.end() - token.start() == 1:
+            return
 
 
 def _no_constant(name):

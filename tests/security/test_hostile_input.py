@@ -204,6 +204,24 @@ def test_json_nested_up_to_the_limit_is_taken(client, target):
     assert _output(_finished(client, response.json()["execution_id"]))["kwargs"]["k"]["a"]
 
 
+def test_a_body_made_to_be_slow_to_read_is_refused(client, server, target):
+    """Just under 1 MiB of escaped quotes after an opening one: the depth check that
+    searched for strings again from each quote took quadratic time (17 s of the API's
+    CPU for 80 kB, from an anonymous caller)."""
+    body = '"' + '\\"' * (512 * 1024 - 1)
+    faultstring = attack(
+        client,
+        server,
+        target,
+        "post",
+        INVOKE,
+        {"data": body, "headers": {"Content-Type": "application/json"}},
+        400,
+        "The body is not valid JSON",
+    )
+    assert "Unterminated string" in faultstring
+
+
 # 2. Bodies that are not a JSON object; a form with a file part to a webhook was a 500.
 FILE_PART = {"f": ("x.bin", b"\0\1")}
 NOT_AN_OBJECT = "The JSON body must be an object."

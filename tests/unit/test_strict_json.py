@@ -45,6 +45,9 @@ def test_json_within_bounds_is_read(text, value):
         ('{"a": 1', "Expecting ',' delimiter"),
         ("{", "Expecting property name"),
         ("", "Expecting value"),
+        ('["' + "[" * 100, "Unterminated string"),  # brackets in an unterminated string
+        # A scan for strings that started again at each escaped quote took hours here.
+        ('"' + '\\"' * 500_000, "Unterminated string"),
     ],
 )
 def test_what_is_not_json(text, message):
