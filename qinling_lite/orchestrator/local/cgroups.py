@@ -127,9 +127,6 @@ class Group:
         self.kill()
         _remove_directories(self._directories)
 
-    def __str__(self):
-        return self._limits["memory"]
-
 
 def _kill_all(directories):
     """SIGKILL the processes of the groups ``directories`` until none is left.
