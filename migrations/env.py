@@ -5,9 +5,10 @@ Alembic is configured in code (``qinling_lite.db.migration``); there is no alemb
 
 from alembic import context
 
-from qinling_lite.db import api, models
+from qinling_lite.db import models
+from qinling_lite.db import session as db_session
 
-with api.get_engine().connect() as connection:
+with db_session.get_engine().connect() as connection:
     context.configure(connection=connection, target_metadata=models.Base.metadata)
     with context.begin_transaction():
         context.run_migrations()

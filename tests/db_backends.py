@@ -20,7 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from oslo_db.sqlalchemy import enginefacade
 
-from qinling_lite.db import api
+from qinling_lite.db import session as db_session
 
 BACKENDS = ("sqlite", "mysql", "postgresql")
 
@@ -103,7 +103,7 @@ def use_database(url):
     manager.configure(connection=url)
     reset = enginefacade._context_manager.patch_factory(manager)
     try:
-        api.setup()
+        db_session.setup()
         yield
     finally:
         reset()

@@ -9,13 +9,13 @@ import os
 
 from qinling_lite import config, rpc, storage
 from qinling_lite.api import app
-from qinling_lite.db import api as db_api
+from qinling_lite.db import session as db_session
 
 
 def init_application():
     config_file = os.environ.get("QINLING_LITE_CONFIG_FILE")
     config.parse_args([], default_config_files=[config_file] if config_file else None)
-    db_api.setup()
+    db_session.setup()
     engine_client = rpc.RPCEngineClient(rpc.get_transport())
     return app.setup_app(config.CONF, engine_client, storage.load(config.CONF))
 

@@ -10,7 +10,7 @@ import time
 from oslo_log import log as logging
 
 from qinling_lite import config, exceptions, rpc
-from qinling_lite.db import api as db_api
+from qinling_lite.db import session as db_session
 from qinling_lite.engine import service
 
 LOG = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ LOG = logging.getLogger(__name__)
 def main(argv=None):
     conf = config.CONF
     config.parse_args(sys.argv[1:] if argv is None else argv)
-    db_api.setup()
+    db_session.setup()
     try:
         engine = service.EngineService(conf)
     except exceptions.OrchestratorError as exc:  # e.g. workers cannot start here at all

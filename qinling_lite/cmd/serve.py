@@ -16,8 +16,8 @@ from oslo_log import log as logging
 from qinling_lite import config, exceptions, rpc, storage
 from qinling_lite.api import app as api_app
 from qinling_lite.api import server as api_server
-from qinling_lite.db import api as db_api
 from qinling_lite.db import migration
+from qinling_lite.db import session as db_session
 from qinling_lite.engine import service
 
 LOG = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def main(argv=None):
     conf.set_default("auth_enable", False, group="api")
 
     sys.setswitchinterval(SWITCH_INTERVAL)
-    db_api.setup()
+    db_session.setup()
     migration.upgrade()
     try:
         engine = service.EngineService(conf)

@@ -5,93 +5,13 @@ value limits reads and writes to that project.
 """
 
 import datetime
-import threading
 
 import sqlalchemy as sa
-from oslo_db import exception as db_exc
-from oslo_db.sqlalchemy import enginefacade
-from oslo_db.sqlalchemy import engines as oslo_engines
 from oslo_utils import timeutils, uuidutils
 
 from qinling_lite import exceptions, function_code, status
-from qinling_lite.db import filters as db_filters
-from qinling_lite.db import models, sqlite
-
-_CONTEXT = threading.local()
-
-
-def _writer():
-    return enginefacade.writer.using(_CONTEXT)
-
-
-def _reader():
-    return enginefacade.reader.using(_CONTEXT)
-
-
-# The execution hot path (webhook invoke, claim, finish) uses Core statements on a
-# plain connection: an ORM session costs several times the query itself.
-def _write_connection():
-    return enginefacade.writer.connection.using(_CONTEXT)
-
-
-def _read_connection():
-    return enginefacade.reader.connection.using(_CONTEXT)
-
-
-def get_engine():
-    return enginefacade.writer.get_engine()
-
-
-def setup():
-    """Create the engine now, with SQLite tuned for concurrent writers."""
-    engine = get_engine()
-    # oslo.db yields the (green)thread on every connection check-in, for eventlet;
-    # with OS threads that is a wasted sleep(0) per transaction.
-    if sa.event.contains(engine, "checkin", oslo_engines._thread_yield):
-        sa.event.remove(engine, "checkin", oslo_engines._thread_yield)
-    sqlite.tune(engine)
-
-
-def _scoped(query, model, project_id):
-    return query if project_id is None else query.where(model.project_id == project_id)
-
-
-def _one(session, model, id, project_id, resource):
-    obj = session.scalars(
-        _scoped(sa.select(model).where(model.id == id), model, project_id)
-    ).first()
-    if obj is None:
-        raise exceptions.NotFound(resource, id=id)
-    return obj
-
-
-def _list(model, project_id, filters=None, extra=None):
-    query = _scoped(sa.select(model), model, project_id)
-    if extra is not None:
-        query = query.where(extra)
-    query = db_filters.apply(query, model, filters or {})
-    with _reader() as session:
-        return list(session.scalars(query.order_by(model.created_at, model.id)))
-
-
-def _create(model, values):
-    obj = model(**values)
-    try:
-        with _writer() as session:
-            session.add(obj)
-    except db_exc.DBDuplicateEntry as e:
-        raise exceptions.Conflict(f"{model.__name__} already exists: {e.columns}") from e
-    except db_exc.DBReferenceError as e:
-        raise exceptions.InputError(f"Referenced {e.key} does not exist.") from e
-    return obj
-
-
-def _update(model, id, values, project_id, resource):
-    with _writer() as session:
-        obj = _one(session, model, id, project_id, resource)
-        obj.update(values)
-    return obj
-
+from qinling_lite.db import crud, models
+from qinling_lite.db import session as db_session
 
 # Runtimes
 
@@ -103,7 +23,7 @@ def _runtime_visible(project_id):
 
 
 def create_runtime(values):
-    return _create(models.Runtime, values)
+    return crud.create(models.Runtime, values)
 
 
 def get_runtime(id, project_id=None):
@@ -112,7 +32,7 @@ def get_runtime(id, project_id=None):
     visible = _runtime_visible(project_id)
     if visible is not None:
         query = query.where(visible)
-    with _reader() as session:
+    with db_session.reader() as session:
         runtime = session.scalars(query).first()
     if runtime is None:
         raise exceptions.NotFound("Runtime", id=id)
@@ -120,16 +40,16 @@ def get_runtime(id, project_id=None):
 
 
 def list_runtimes(project_id=None):
-    return _list(models.Runtime, None, extra=_runtime_visible(project_id))
+    return crud.list_all(models.Runtime, None, extra=_runtime_visible(project_id))
 
 
 def update_runtime(id, values):
-    return _update(models.Runtime, id, values, None, "Runtime")
+    return crud.update(models.Runtime, id, values, None, "Runtime")
 
 
 def update_runtime_status(id, new_status, reason=None, **values):
     """Record the engine's verdict on a runtime; a vanished runtime is ignored."""
-    with _writer() as session:
+    with db_session.writer() as session:
         session.execute(
             sa.update(models.Runtime)
             .where(models.Runtime.id == id)
@@ -144,13 +64,13 @@ def list_runtimes_with_status(statuses, before=None):
     condition = models.Runtime.status.in_(statuses)
     if before is not None:
         condition = sa.and_(condition, models.Runtime.created_at < before)
-    return _list(models.Runtime, None, extra=condition)
+    return crud.list_all(models.Runtime, None, extra=condition)
 
 
 def mark_runtime_deleting(id):
     """Refuse while any function (of any project) uses the runtime, else set ``deleting``."""
-    with _writer() as session:
-        runtime = _one(session, models.Runtime, id, None, "Runtime")
+    with db_session.writer() as session:
+        runtime = crud.one(session, models.Runtime, id, None, "Runtime")
         in_use = session.scalar(sa.select(sa.func.count()).where(models.Function.runtime_id == id))
         if in_use:
             raise exceptions.NotAllowed(f"Runtime {id} is still in use.")
@@ -159,7 +79,7 @@ def mark_runtime_deleting(id):
 
 
 def delete_runtime(id):
-    with _writer() as session:
+    with db_session.writer() as session:
         session.execute(sa.delete(models.Runtime).where(models.Runtime.id == id))
 
 
@@ -167,20 +87,20 @@ def delete_runtime(id):
 
 
 def create_function(values):
-    return _create(models.Function, values)
+    return crud.create(models.Function, values)
 
 
 def get_function(id, project_id=None):
-    with _reader() as session:
-        return _one(session, models.Function, id, project_id, "Function")
+    with db_session.reader() as session:
+        return crud.one(session, models.Function, id, project_id, "Function")
 
 
 def list_functions(project_id=None, filters=None):
-    return _list(models.Function, project_id, filters)
+    return crud.list_all(models.Function, project_id, filters)
 
 
 def update_function(id, values, project_id=None):
-    return _update(models.Function, id, values, project_id, "Function")
+    return crud.update(models.Function, id, values, project_id, "Function")
 
 
 _UNFINISHED_JOB = models.Job.status.in_([status.RUNNING, status.PAUSED])
@@ -207,8 +127,8 @@ def _refuse_if_used(session, function_id, version=None):
 
 def delete_function(id, project_id=None):
     """Delete a function no webhook or alias points at (its versions go with it)."""
-    with _writer() as session:
-        function = _one(session, models.Function, id, project_id, "Function")
+    with db_session.writer() as session:
+        function = crud.one(session, models.Function, id, project_id, "Function")
         _refuse_if_used(session, id)
         session.delete(function)
     return function
@@ -225,11 +145,11 @@ def create_function_version(function_id, project_id, description, max_versions, 
     package (an image function), that has ``max_versions`` versions or whose package
     has not changed since the latest one.
     """
-    with _writer() as session:
+    with db_session.writer() as session:
         function = session.scalars(
-            _scoped(sa.select(models.Function), models.Function, project_id)
+            crud.scoped(sa.select(models.Function), models.Function, project_id)
             .where(models.Function.id == function_id)
-            .with_for_update(of=models.Function)  # not the joined runtime (PostgreSQL)
+            .with_forcrud.update(of=models.Function)  # not the joined runtime (PostgreSQL)
         ).first()
         if function is None:
             raise exceptions.NotFound("Function", id=function_id)
@@ -267,9 +187,11 @@ def create_function_version(function_id, project_id, description, max_versions, 
 
 
 def get_function_version(function_id, number, project_id=None):
-    with _reader() as session:
+    with db_session.reader() as session:
         version = session.scalars(
-            _scoped(sa.select(models.FunctionVersion), models.FunctionVersion, project_id).where(
+            crud.scoped(
+                sa.select(models.FunctionVersion), models.FunctionVersion, project_id
+            ).where(
                 models.FunctionVersion.function_id == function_id,
                 models.FunctionVersion.version_number == number,
             )
@@ -282,19 +204,21 @@ def get_function_version(function_id, number, project_id=None):
 def list_function_versions(function_id, project_id=None):
     get_function(function_id, project_id)
     query = (
-        _scoped(sa.select(models.FunctionVersion), models.FunctionVersion, project_id)
+        crud.scoped(sa.select(models.FunctionVersion), models.FunctionVersion, project_id)
         .where(models.FunctionVersion.function_id == function_id)
         .order_by(models.FunctionVersion.version_number)
     )
-    with _reader() as session:
+    with db_session.reader() as session:
         return list(session.scalars(query))
 
 
 def delete_function_version(function_id, number, project_id=None):
     """Delete a version no webhook or alias uses; return it."""
-    with _writer() as session:
+    with db_session.writer() as session:
         version = session.scalars(
-            _scoped(sa.select(models.FunctionVersion), models.FunctionVersion, project_id).where(
+            crud.scoped(
+                sa.select(models.FunctionVersion), models.FunctionVersion, project_id
+            ).where(
                 models.FunctionVersion.function_id == function_id,
                 models.FunctionVersion.version_number == number,
             )
@@ -323,25 +247,25 @@ def delete_function_version(function_id, number, project_id=None):
 
 
 def create_job(values):
-    return _create(models.Job, values)
+    return crud.create(models.Job, values)
 
 
 def get_job(id, project_id=None):
-    with _reader() as session:
-        return _one(session, models.Job, id, project_id, "Job")
+    with db_session.reader() as session:
+        return crud.one(session, models.Job, id, project_id, "Job")
 
 
 def list_jobs(project_id=None, filters=None):
-    return _list(models.Job, project_id, filters)
+    return crud.list_all(models.Job, project_id, filters)
 
 
 def update_job(id, values, project_id=None):
-    return _update(models.Job, id, values, project_id, "Job")
+    return crud.update(models.Job, id, values, project_id, "Job")
 
 
 def delete_job(id, project_id=None):
-    with _writer() as session:
-        session.delete(_one(session, models.Job, id, project_id, "Job"))
+    with db_session.writer() as session:
+        session.delete(crud.one(session, models.Job, id, project_id, "Job"))
 
 
 def list_due_jobs(now, limit):
@@ -352,7 +276,7 @@ def list_due_jobs(now, limit):
         .order_by(models.Job.next_execution_time)
         .limit(limit)
     )
-    with _reader() as session:
+    with db_session.reader() as session:
         return list(session.scalars(query))
 
 
@@ -374,7 +298,7 @@ def fire_job(job, next_time, execution_values):
         "status": status.DONE if done else status.RUNNING,
         "updated_at": timeutils.utcnow(),
     }
-    with _write_connection() as connection:
+    with db_session.write_connection() as connection:
         won = connection.execute(
             sa.update(_J)
             .where(
@@ -395,17 +319,17 @@ def fire_job(job, next_time, execution_values):
 
 
 def create_alias(values):
-    return _create(models.FunctionAlias, values)
+    return crud.create(models.FunctionAlias, values)
 
 
 def _alias_query(name, project_id):
-    return _scoped(sa.select(models.FunctionAlias), models.FunctionAlias, project_id).where(
+    return crud.scoped(sa.select(models.FunctionAlias), models.FunctionAlias, project_id).where(
         models.FunctionAlias.name == name
     )
 
 
 def get_alias(name, project_id=None):
-    with _reader() as session:
+    with db_session.reader() as session:
         alias = session.scalars(_alias_query(name, project_id)).first()
     if alias is None:
         raise exceptions.NotFound("FunctionAlias", name=name)
@@ -413,11 +337,11 @@ def get_alias(name, project_id=None):
 
 
 def list_aliases(project_id=None, filters=None):
-    return _list(models.FunctionAlias, project_id, filters)
+    return crud.list_all(models.FunctionAlias, project_id, filters)
 
 
 def update_alias(name, values, project_id=None):
-    with _writer() as session:
+    with db_session.writer() as session:
         alias = session.scalars(_alias_query(name, project_id)).first()
         if alias is None:
             raise exceptions.NotFound("FunctionAlias", name=name)
@@ -427,7 +351,7 @@ def update_alias(name, values, project_id=None):
 
 def delete_alias(name, project_id=None):
     """Delete an alias no webhook uses."""
-    with _writer() as session:
+    with db_session.writer() as session:
         alias = session.scalars(_alias_query(name, project_id)).first()
         if alias is None:
             raise exceptions.NotFound("FunctionAlias", name=name)
@@ -475,7 +399,7 @@ def get_execution_target(function_id, project_id=None, version=0):
     query = _target_query().where(_F.c.id == function_id)
     if project_id is not None:
         query = query.where(_F.c.project_id == project_id)
-    with _read_connection() as connection:
+    with db_session.read_connection() as connection:
         target = connection.execute(query).first()
         if target is not None and version:
             exists = connection.scalar(
@@ -510,23 +434,23 @@ def _execution_row(values):
 def create_execution(values):
     """Insert an execution; return it as a (detached) model without reading it back."""
     row = _execution_row(values)
-    with _write_connection() as connection:
+    with db_session.write_connection() as connection:
         connection.execute(sa.insert(_E).values(row))
     return models.Execution(**row)
 
 
 def get_execution(id, project_id=None):
-    with _reader() as session:
-        return _one(session, models.Execution, id, project_id, "Execution")
+    with db_session.reader() as session:
+        return crud.one(session, models.Execution, id, project_id, "Execution")
 
 
 def list_executions(project_id=None, filters=None):
-    return _list(models.Execution, project_id, filters)
+    return crud.list_all(models.Execution, project_id, filters)
 
 
 def delete_execution(id, project_id=None):
-    with _writer() as session:
-        session.delete(_one(session, models.Execution, id, project_id, "Execution"))
+    with db_session.writer() as session:
+        session.delete(crud.one(session, models.Execution, id, project_id, "Execution"))
 
 
 # What a worker needs of a function version.
@@ -565,7 +489,7 @@ def get_worker_target(function_id, version):
         )
         .where(_F.c.id == function_id)
     )
-    with _read_connection() as connection:
+    with db_session.read_connection() as connection:
         target = connection.execute(query).first()
     if target is None:
         raise exceptions.NotFound("Function", id=function_id)
@@ -592,7 +516,7 @@ def claim_execution(id, engine_id, lease):
     ``version_md5`` is the package of a version other than 0, None if it is gone).
     """
     now = timeutils.utcnow()
-    with _write_connection() as connection:
+    with db_session.write_connection() as connection:
         claimed = connection.execute(
             sa.update(_E)
             .where(_E.c.id == id, _claimable(now))
@@ -631,7 +555,7 @@ def _count(function_id, version):
             .where(_V.c.function_id == function_id, _V.c.version_number == version)
             .values(count=_V.c.count + 1)
         )
-    with _write_connection() as connection:
+    with db_session.write_connection() as connection:
         connection.execute(counted)
 
 
@@ -639,7 +563,7 @@ def renew_leases(engine_id, ids, lease):
     """Extend the leases ``engine_id`` holds on these running executions."""
     if not ids:
         return
-    with _write_connection() as connection:
+    with db_session.write_connection() as connection:
         connection.execute(
             sa.update(_E)
             .where(
@@ -653,7 +577,7 @@ def renew_leases(engine_id, ids, lease):
 
 def release_execution(id, engine_id):
     """Hand a claimed execution back (pending again) for a later attempt."""
-    with _write_connection() as connection:
+    with db_session.write_connection() as connection:
         connection.execute(
             sa.update(_E)
             .where(_E.c.id == id, _E.c.engine_id == engine_id, _E.c.status == status.RUNNING)
@@ -676,13 +600,13 @@ def list_stale_executions(pending_before, limit):
         .order_by(_E.c.created_at)
         .limit(limit)
     )
-    with _read_connection() as connection:
+    with db_session.read_connection() as connection:
         return list(connection.scalars(query))
 
 
 def finish_execution(id, engine_id, new_status, result, logs):
     """Record the one outcome of an execution ``engine_id`` still holds; False if it lost it."""
-    with _write_connection() as connection:
+    with db_session.write_connection() as connection:
         return bool(
             connection.execute(
                 sa.update(_E)
@@ -706,25 +630,25 @@ def finish_execution(id, engine_id, new_status, result, logs):
 
 
 def create_webhook(values):
-    return _create(models.Webhook, values)
+    return crud.create(models.Webhook, values)
 
 
 def get_webhook(id, project_id=None):
-    with _reader() as session:
-        return _one(session, models.Webhook, id, project_id, "Webhook")
+    with db_session.reader() as session:
+        return crud.one(session, models.Webhook, id, project_id, "Webhook")
 
 
 def list_webhooks(project_id=None, filters=None):
-    return _list(models.Webhook, project_id, filters)
+    return crud.list_all(models.Webhook, project_id, filters)
 
 
 def update_webhook(id, values, project_id=None):
-    return _update(models.Webhook, id, values, project_id, "Webhook")
+    return crud.update(models.Webhook, id, values, project_id, "Webhook")
 
 
 def delete_webhook(id, project_id=None):
-    with _writer() as session:
-        session.delete(_one(session, models.Webhook, id, project_id, "Webhook"))
+    with db_session.writer() as session:
+        session.delete(crud.one(session, models.Webhook, id, project_id, "Webhook"))
 
 
 def count_webhook_invocation(id, limit, window):
@@ -743,7 +667,7 @@ def count_webhook_invocation(id, limit, window):
             (_W.c.rate_window, window),
         )
     )
-    with _write_connection() as connection:
+    with db_session.write_connection() as connection:
         return connection.execute(statement).rowcount == 1
 
 
@@ -771,7 +695,7 @@ def get_webhook_target(id):
         )
         .where(_W.c.id == id)
     )
-    with _read_connection() as connection:
+    with db_session.read_connection() as connection:
         target = connection.execute(query).first()
     if target is None:
         raise exceptions.NotFound("Webhook", id=id)

@@ -7,7 +7,7 @@ from alembic import command
 from alembic import config as alembic_config
 from alembic.runtime import migration as alembic_migration
 
-from qinling_lite.db import api
+from qinling_lite.db import session as db_session
 
 # A source checkout (or editable install) has them next to the package; ``pip install .``
 # puts them under the prefix as data files (see setup.cfg).
@@ -37,5 +37,5 @@ def upgrade(revision="head"):
 
 def version():
     """The database's current revision, or None before the first migration."""
-    with api.get_engine().connect() as connection:
+    with db_session.get_engine().connect() as connection:
         return alembic_migration.MigrationContext.configure(connection).get_current_revision()

@@ -12,6 +12,7 @@ import pytest
 
 from qinling_lite import exceptions, status
 from qinling_lite.db import api, migration, models
+from qinling_lite.db import session as db_session
 from tests import db_backends
 
 P1, P2 = "project-1", "project-2"
@@ -24,7 +25,7 @@ def backend(request):
     url = db_backends.create_database(request.param)
     try:
         with db_backends.use_database(url):
-            assert api.get_engine().dialect.name == request.param
+            assert db_session.get_engine().dialect.name == request.param
             migration.upgrade()
             yield request.param
     finally:
@@ -34,7 +35,7 @@ def backend(request):
 @pytest.fixture(autouse=True)
 def _empty_tables(backend):
     yield
-    with api.get_engine().begin() as connection:
+    with db_session.get_engine().begin() as connection:
         for table in reversed(models.Base.metadata.sorted_tables):
             connection.execute(table.delete())
 

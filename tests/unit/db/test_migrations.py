@@ -11,7 +11,8 @@ from alembic import command, script
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from qinling_lite.db import api, migration, models
+from qinling_lite.db import migration, models
+from qinling_lite.db import session as db_session
 from tests import db_backends
 
 REPO = Path(__file__).resolve().parents[3]
@@ -34,7 +35,7 @@ def test_upgrade_from_empty_matches_models(empty_database):
         migration.upgrade(revision.revision)
         assert migration.version() == revision.revision
 
-    with api.get_engine().connect() as connection:
+    with db_session.get_engine().connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "compare_server_default": True}
         )
@@ -97,7 +98,7 @@ def test_positional_inputs_become_json_strings_and_back(empty_database):
     old = [json.dumps({"__function_input": f"text {n}"}) for n in range(1200)]  # 3 batches
     inputs = {f"00000000-0000-0000-0000-{n:012d}": text for n, text in enumerate(old + kept)}
     row = {"project_id": "p", "function_id": "f", "function_version": 0, "sync": False}
-    with api.get_engine().begin() as connection:
+    with db_session.get_engine().begin() as connection:
         connection.execute(
             sa.insert(executions),
             [
@@ -107,7 +108,7 @@ def test_positional_inputs_become_json_strings_and_back(empty_database):
         )
 
     def stored():
-        with api.get_engine().connect() as connection:
+        with db_session.get_engine().connect() as connection:
             return dict(connection.execute(sa.select(executions.c.id, executions.c.input)).all())
 
     migration.upgrade("0006")
