@@ -1,6 +1,8 @@
 """SQLAlchemy models; the migrations in ``migrations/`` must produce exactly this schema."""
 
+import datetime
 import json
+from typing import Any
 
 import sqlalchemy as sa
 from oslo_db.sqlalchemy import models as oslo_models
@@ -114,16 +116,20 @@ class Job(Base):
         sa.Index("jobs_status_next_execution_time_idx", "status", "next_execution_time"),
     )
 
-    name = orm.mapped_column(sa.String(255))
-    function_id = orm.mapped_column(sa.String(36), sa.ForeignKey("functions.id"), index=True)
-    function_alias = orm.mapped_column(sa.String(255))
-    function_version = orm.mapped_column(sa.Integer, nullable=False, default=0)
-    function_input = orm.mapped_column(sa.Text)
-    status = orm.mapped_column(sa.String(32), nullable=False)
-    pattern = orm.mapped_column(sa.String(32))
-    count = orm.mapped_column(sa.Integer)
-    first_execution_time = orm.mapped_column(Timestamp)
-    next_execution_time = orm.mapped_column(Timestamp, nullable=False)
+    name: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    function_id: orm.Mapped[str | None] = orm.mapped_column(
+        sa.String(36), sa.ForeignKey("functions.id"), index=True
+    )
+    function_alias: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    function_version: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    function_input: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    status: orm.Mapped[str] = orm.mapped_column(sa.String(32), nullable=False)
+    pattern: orm.Mapped[str | None] = orm.mapped_column(sa.String(32))
+    count: orm.Mapped[int | None] = orm.mapped_column(sa.Integer)
+    first_execution_time: orm.Mapped[datetime.datetime | None] = orm.mapped_column(Timestamp)
+    next_execution_time: orm.Mapped[datetime.datetime] = orm.mapped_column(
+        Timestamp, nullable=False
+    )
 
 
 class Execution(Base):
@@ -134,33 +140,45 @@ class Execution(Base):
         sa.Index("executions_status_lease_expires_at_idx", "status", "lease_expires_at"),
     )
 
-    function_id = orm.mapped_column(sa.String(36), nullable=False, index=True)
-    function_version = orm.mapped_column(sa.Integer, nullable=False, default=0)
-    function_alias = orm.mapped_column(sa.String(255))
-    description = orm.mapped_column(sa.String(255))
-    sync = orm.mapped_column(sa.Boolean, nullable=False, default=True)
-    input = orm.mapped_column(JsonEncoded)
-    status = orm.mapped_column(sa.String(32), nullable=False, default=status.PENDING)
-    result = orm.mapped_column(JsonEncoded)
-    logs = orm.mapped_column(LongText)
+    function_id: orm.Mapped[str] = orm.mapped_column(sa.String(36), nullable=False, index=True)
+    function_version: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    function_alias: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    description: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    sync: orm.Mapped[bool] = orm.mapped_column(sa.Boolean, nullable=False, default=True)
+    input: orm.Mapped[Any | None] = orm.mapped_column(JsonEncoded)
+    status: orm.Mapped[str] = orm.mapped_column(
+        sa.String(32), nullable=False, default=status.PENDING
+    )
+    result: orm.Mapped[Any | None] = orm.mapped_column(JsonEncoded)
+    logs: orm.Mapped[str | None] = orm.mapped_column(LongText)
     # The engine running it holds a lease it renews; when the lease runs out (the
     # engine died) another engine takes the execution over.
-    engine_id = orm.mapped_column(sa.String(255))
-    lease_expires_at = orm.mapped_column(Timestamp)
-    attempts = orm.mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
+    engine_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    lease_expires_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(Timestamp)
+    attempts: orm.Mapped[int] = orm.mapped_column(
+        sa.Integer, nullable=False, default=0, server_default="0"
+    )
 
 
 class Webhook(Base):
     __tablename__ = "webhooks"
 
     # How invocations authenticate: "none" (the URL is the secret), "token" or "hmac".
-    auth = orm.mapped_column(sa.String(16), nullable=False, default="none", server_default="none")
-    secret = orm.mapped_column(sa.String(64))  # HMAC key of "hmac" webhooks
-    rate_limit = orm.mapped_column(sa.Integer)  # invocations per minute; None: unlimited
-    rate_window = orm.mapped_column(sa.BigInteger)  # the minute rate_count counts in
-    rate_count = orm.mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
+    auth: orm.Mapped[str] = orm.mapped_column(
+        sa.String(16), nullable=False, default="none", server_default="none"
+    )
+    # The method's key: the HMAC key of "hmac" webhooks.
+    secret: orm.Mapped[str | None] = orm.mapped_column(sa.String(64))
+    # Invocations per minute (None: unlimited), counted in rate_window, a minute number.
+    rate_limit: orm.Mapped[int | None] = orm.mapped_column(sa.Integer)
+    rate_window: orm.Mapped[int | None] = orm.mapped_column(sa.BigInteger)
+    rate_count: orm.Mapped[int] = orm.mapped_column(
+        sa.Integer, nullable=False, default=0, server_default="0"
+    )
 
-    function_id = orm.mapped_column(sa.String(36), sa.ForeignKey("functions.id"), index=True)
-    function_version = orm.mapped_column(sa.Integer)
-    function_alias = orm.mapped_column(sa.String(255))
-    description = orm.mapped_column(sa.String(255))
+    function_id: orm.Mapped[str | None] = orm.mapped_column(
+        sa.String(36), sa.ForeignKey("functions.id"), index=True
+    )
+    function_version: orm.Mapped[int | None] = orm.mapped_column(sa.Integer)
+    function_alias: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    description: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
