@@ -15,6 +15,7 @@ import requests
 
 from tests import cli as osc
 from tests import db_backends
+from tests import keystone as ks
 from tests.packages import HELLO_WORLD, make_zip
 
 SERVE = os.path.join(os.path.dirname(sys.executable), "qinling-lite-serve")
@@ -148,3 +149,16 @@ def client(server):
 @pytest.fixture(scope="session")
 def runtime(client):
     return client.create_runtime()
+
+
+@pytest.fixture(scope="session")
+def keystone_venv(request, tmp_path_factory):
+    """Keystone's own venv, built once (about a minute) and kept, see ``tests.keystone``."""
+    return ks.install(ks.venv_directory(request.config, tmp_path_factory))
+
+
+@pytest.fixture(scope="module")
+def keystone(keystone_venv):
+    """A real Keystone on a free port of 127.0.0.1, see ``tests.keystone``."""
+    with ks.Keystone(keystone_venv) as server:
+        yield server

@@ -1,7 +1,8 @@
-"""The query API of ``qinling_lite.db.api`` on SQLite, MySQL and PostgreSQL.
+"""The query API of ``qinling_lite.db.api`` on the backend named by ``QINLING_LITE_TEST_DB``.
 
-Each backend gets one throwaway database per module, migrated to head (the schema under
-test is the migrations', not ``create_all``'s); every test leaves the tables empty.
+``tools/run-tests`` runs tests/functional on SQLite, MariaDB and PostgreSQL in turn. The
+module gets one throwaway database, migrated to head (the schema under test is the
+migrations', not ``create_all``'s); every test leaves the tables empty.
 """
 
 import datetime
@@ -20,14 +21,15 @@ ENGINE = "engine-1"
 T0 = datetime.datetime(2024, 5, 1, 12, 0, 0)
 
 
-@pytest.fixture(scope="module", params=db_backends.BACKENDS)
-def backend(request):
-    url = db_backends.create_database(request.param)
+@pytest.fixture(scope="module")
+def backend():
+    backend = db_backends.selected_backend()
+    url = db_backends.create_database(backend)
     try:
         with db_backends.use_database(url):
-            assert db_session.get_engine().dialect.name == request.param
+            assert db_session.get_engine().dialect.name == backend
             migration.upgrade()
-            yield request.param
+            yield backend
     finally:
         db_backends.drop_database(url)
 

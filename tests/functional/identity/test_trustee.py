@@ -1,33 +1,24 @@
 """The trustee against a real Keystone: trusts made, used by the engine, deleted."""
 
-import contextlib
 import json
 
 import pytest
 from keystoneauth1.identity import v3
-from oslo_config import cfg
 
 from qinling_lite import config, context, exceptions
 from qinling_lite.identity import trustee as trustee_module
 
-CONF = config.CONF
-
 
 @pytest.fixture
-def trustee(keystone):
-    with contextlib.suppress(cfg.RequiredOptError):
-        CONF([], project="qinling-lite")
-    settings = {
-        "auth_url": keystone.url,
-        "username": "qinling",
-        "password": "qinling-secret",
-        "user_domain_id": "default",
-    }
-    for name, value in settings.items():
-        CONF.set_override(name, value, config.TRUSTEE_GROUP)
-    yield trustee_module.Trustee(CONF)
-    for name in settings:
-        CONF.clear_override(name, config.TRUSTEE_GROUP)
+def trustee(keystone, config_fixture):
+    config_fixture.config(
+        group=config.TRUSTEE_GROUP,
+        auth_url=keystone.url,
+        username="qinling",
+        password="qinling-secret",
+        user_domain_id="default",
+    )
+    return trustee_module.Trustee(config.CONF)
 
 
 def caller(keystone, user):
@@ -41,17 +32,6 @@ def caller(keystone, user):
         overwrite=False,
     )
     return ctx, auth
-
-
-def test_enabled_only_with_authentication_and_a_trustee(trustee):
-    assert trustee.enabled
-    CONF.set_override("auth_enable", False, "api")
-    try:
-        assert not trustee.enabled
-    finally:
-        CONF.clear_override("auth_enable", "api")
-    CONF.clear_override("username", config.TRUSTEE_GROUP)
-    assert not trustee_module.Trustee(CONF).enabled
 
 
 def test_trust_gives_workers_the_owners_token_and_dies_with_the_trust(trustee, keystone):
@@ -80,9 +60,3 @@ def test_keystone_refusing_a_trust_is_a_403(trustee, keystone):
     ctx.roles = ["admin"]  # demo does not have it
     with pytest.raises(exceptions.NotAllowed, match="Creating a trust"):
         trustee.create_trust(ctx, auth)
-
-
-def test_unreachable_keystone_is_a_503(trustee, keystone):
-    CONF.set_override("auth_url", "http://127.0.0.1:9/v3", config.TRUSTEE_GROUP)
-    with pytest.raises(exceptions.IdentityUnavailable):
-        trustee_module.Trustee(CONF).worker_credentials("some-trust")
