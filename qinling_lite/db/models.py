@@ -34,10 +34,16 @@ class JsonEncoded(sa.TypeDecorator):
 class Base(orm.DeclarativeBase, oslo_models.ModelBase):
     """Columns every resource has: a UUID id, its project and timestamps."""
 
-    id = orm.mapped_column(sa.String(36), primary_key=True, default=uuidutils.generate_uuid)
-    project_id = orm.mapped_column(sa.String(80), nullable=False)
-    created_at = orm.mapped_column(Timestamp, default=timeutils.utcnow)
-    updated_at = orm.mapped_column(Timestamp, onupdate=timeutils.utcnow)
+    id: orm.Mapped[str] = orm.mapped_column(
+        sa.String(36), primary_key=True, default=uuidutils.generate_uuid
+    )
+    project_id: orm.Mapped[str] = orm.mapped_column(sa.String(80), nullable=False)
+    created_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        Timestamp, default=timeutils.utcnow
+    )
+    updated_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        Timestamp, onupdate=timeutils.utcnow
+    )
 
     def to_dict(self):
         return {c.key: getattr(self, c.key) for c in sa.inspect(self).mapper.column_attrs}
@@ -46,31 +52,36 @@ class Base(orm.DeclarativeBase, oslo_models.ModelBase):
 class Runtime(Base):
     __tablename__ = "runtimes"
 
-    name = orm.mapped_column(sa.String(255))
-    description = orm.mapped_column(sa.String(255))
-    image = orm.mapped_column(sa.String(255), nullable=False)
-    status = orm.mapped_column(sa.String(32), nullable=False, default=status.CREATING)
-    status_reason = orm.mapped_column(sa.Text)
-    is_public = orm.mapped_column(sa.Boolean, nullable=False, default=True)
-    trusted = orm.mapped_column(sa.Boolean, nullable=False, default=True)
+    name: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    description: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    image: orm.Mapped[str] = orm.mapped_column(sa.String(255), nullable=False)
+    status: orm.Mapped[str] = orm.mapped_column(
+        sa.String(32), nullable=False, default=status.CREATING
+    )
+    status_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    is_public: orm.Mapped[bool] = orm.mapped_column(sa.Boolean, nullable=False, default=True)
+    trusted: orm.Mapped[bool] = orm.mapped_column(sa.Boolean, nullable=False, default=True)
 
 
 class Function(Base):
     __tablename__ = "functions"
 
-    name = orm.mapped_column(sa.String(255))
-    description = orm.mapped_column(sa.String(255))
-    runtime_id = orm.mapped_column(sa.String(36), sa.ForeignKey("runtimes.id"), index=True)
-    code = orm.mapped_column(JsonEncoded, nullable=False)
-    entry = orm.mapped_column(sa.String(80))
-    cpu = orm.mapped_column(sa.Integer, nullable=False)
-    memory_size = orm.mapped_column(sa.BigInteger, nullable=False)
-    timeout = orm.mapped_column(sa.Integer, nullable=False)
-    count = orm.mapped_column(sa.Integer, nullable=False, default=0)
-    latest_version = orm.mapped_column(sa.Integer, nullable=False, default=0)
-    trust_id = orm.mapped_column(sa.String(80))
+    name: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    description: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    # None for an image function, which runs in a pod of its own.
+    runtime_id: orm.Mapped[str | None] = orm.mapped_column(
+        sa.String(36), sa.ForeignKey("runtimes.id"), index=True
+    )
+    code: orm.Mapped[dict[str, Any]] = orm.mapped_column(JsonEncoded, nullable=False)
+    entry: orm.Mapped[str | None] = orm.mapped_column(sa.String(80))
+    cpu: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False)
+    memory_size: orm.Mapped[int] = orm.mapped_column(sa.BigInteger, nullable=False)
+    timeout: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False)
+    count: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    latest_version: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    trust_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(80))
 
-    runtime = orm.relationship(Runtime, lazy="joined")
+    runtime: orm.Mapped[Runtime | None] = orm.relationship(Runtime, lazy="joined")
 
 
 class FunctionVersion(Base):
@@ -83,13 +94,13 @@ class FunctionVersion(Base):
         ),
     )
 
-    function_id = orm.mapped_column(
+    function_id: orm.Mapped[str] = orm.mapped_column(
         sa.String(36), sa.ForeignKey("functions.id", ondelete="CASCADE"), nullable=False
     )
-    version_number = orm.mapped_column(sa.Integer, nullable=False)
-    description = orm.mapped_column(sa.String(255))
-    count = orm.mapped_column(sa.Integer, nullable=False, default=0)
-    package_md5 = orm.mapped_column(sa.String(32), nullable=False)
+    version_number: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False)
+    description: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    count: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    package_md5: orm.Mapped[str] = orm.mapped_column(sa.String(32), nullable=False)
 
 
 class FunctionAlias(Base):
@@ -100,12 +111,12 @@ class FunctionAlias(Base):
         sa.UniqueConstraint("project_id", "name", name="function_aliases_project_id_name_key"),
     )
 
-    name = orm.mapped_column(sa.String(255), nullable=False)
-    function_id = orm.mapped_column(
+    name: orm.Mapped[str] = orm.mapped_column(sa.String(255), nullable=False)
+    function_id: orm.Mapped[str] = orm.mapped_column(
         sa.String(36), sa.ForeignKey("functions.id"), nullable=False, index=True
     )
-    function_version = orm.mapped_column(sa.Integer, nullable=False, default=0)
-    description = orm.mapped_column(sa.String(255))
+    function_version: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    description: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
 
 
 class Job(Base):

@@ -6,6 +6,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from qinling_lite import exceptions, function_input, schedule
+from qinling_lite.db import aliases as aliases_db
 from qinling_lite.db import api as db_api
 
 LOG = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class JobScheduler:
         function_id, version = job.function_id, job.function_version
         if job.function_alias:
             try:
-                alias = db_api.get_alias(job.function_alias, job.project_id)
+                alias = aliases_db.get(job.function_alias, job.project_id)
             except exceptions.NotFound:
                 LOG.warning("Job %s: alias %s is gone; tick skipped", job.id, job.function_alias)
                 return None

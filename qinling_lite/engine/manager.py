@@ -6,6 +6,7 @@ from oslo_log import log as logging
 
 from qinling_lite import exceptions, rpc, status
 from qinling_lite.db import api as db_api
+from qinling_lite.db import runtimes as runtimes_db
 
 LOG = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ class EngineManager:
 
     def create_runtime(self, ctxt, runtime_id):
         try:
-            runtime = db_api.get_runtime(runtime_id)
+            runtime = runtimes_db.get(runtime_id)
         except exceptions.NotFound:
             LOG.warning("Runtime %s vanished before its pool was created", runtime_id)
             return
@@ -41,9 +42,9 @@ class EngineManager:
             self._orchestrator.create_pool(runtime.id, runtime.image)
         except Exception as e:  # e.g. the orchestrator's backend is unreachable
             LOG.exception("Runtime %s is unusable", runtime.id)
-            db_api.update_runtime_status(runtime.id, status.ERROR, str(e) or type(e).__name__)
+            runtimes_db.update_status(runtime.id, status.ERROR, str(e) or type(e).__name__)
         else:
-            db_api.update_runtime_status(runtime.id, status.AVAILABLE)
+            runtimes_db.update_status(runtime.id, status.AVAILABLE)
         finally:
             with self._lock:
                 self._starting.discard(runtime.id)
@@ -54,15 +55,15 @@ class EngineManager:
             self._orchestrator.update_pool(runtime_id, image)
         except Exception as e:
             LOG.exception("Runtime %s stays on its image", runtime_id)
-            db_api.update_runtime_status(
+            runtimes_db.update_status(
                 runtime_id, status.AVAILABLE, f"Update to image {image} failed: {e}"
             )
         else:
-            db_api.update_runtime_status(runtime_id, status.AVAILABLE, image=image)
+            runtimes_db.update_status(runtime_id, status.AVAILABLE, image=image)
 
     def delete_runtime(self, ctxt, runtime_id):
         self._orchestrator.delete_pool(runtime_id)
-        db_api.delete_runtime(runtime_id)
+        runtimes_db.delete(runtime_id)
 
     def get_runtime_pool(self, ctxt, runtime_id):
         return self._orchestrator.get_pool(runtime_id)

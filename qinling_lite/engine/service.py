@@ -11,6 +11,7 @@ from oslo_utils import timeutils
 
 from qinling_lite import orchestrator, status, storage
 from qinling_lite.db import api as db_api
+from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.engine import executions, jobs, manager, periodic
 from qinling_lite.identity import trustee
 
@@ -56,7 +57,7 @@ class EngineService:
 
     def start(self):
         """Bring the pools of usable runtimes back, then start the periodic work."""
-        for runtime in db_api.list_runtimes_with_status([status.AVAILABLE, status.CREATING]):
+        for runtime in runtimes_db.list_with_status([status.AVAILABLE, status.CREATING]):
             self.executor.submit(self.manager.start_pool, runtime)
         for task in self._taking + self._upkeep:
             task.start()
@@ -91,9 +92,9 @@ class EngineService:
         """Run executions no engine runs (the claim keeps each to one engine at a time),
         and finish creating or deleting runtimes whose cast was lost."""
         cutoff = timeutils.utcnow() - datetime.timedelta(seconds=self._conf.engine.pending_grace)
-        for runtime in db_api.list_runtimes_with_status([status.CREATING], before=cutoff):
+        for runtime in runtimes_db.list_with_status([status.CREATING], before=cutoff):
             self.executor.submit(self.manager.start_pool, runtime)
-        for runtime in db_api.list_runtimes_with_status([status.DELETING], before=cutoff):
+        for runtime in runtimes_db.list_with_status([status.DELETING], before=cutoff):
             self.executor.submit(self.manager.delete_runtime, None, runtime.id)
         stale = db_api.list_stale_executions(cutoff, SWEEP_BATCH)
         if stale:

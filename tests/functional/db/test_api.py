@@ -13,6 +13,8 @@ import pytest
 
 from qinling_lite import exceptions, status
 from qinling_lite.db import api, migration, models
+from qinling_lite.db import functions as functions_db
+from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.db import session as db_session
 from tests import db_backends
 
@@ -43,11 +45,11 @@ def _empty_tables(backend):
 
 
 def _runtime(project_id=P1, **values):
-    return api.create_runtime({"image": "python3", "project_id": project_id, **values})
+    return runtimes_db.create({"image": "python3", "project_id": project_id, **values})
 
 
 def _function(runtime, project_id=P1, **values):
-    return api.create_function(
+    return functions_db.create(
         {
             "runtime_id": runtime.id,
             "project_id": project_id,
@@ -80,18 +82,18 @@ def test_runtime_lifecycle():
     runtime = _runtime(name="python", is_public=False)
     assert runtime.status == status.CREATING
 
-    api.update_runtime(runtime.id, {"image": "python3.12"})
-    api.update_runtime_status(runtime.id, status.ERROR, "image pull failed")
-    got = api.get_runtime(runtime.id, P1)
+    runtimes_db.update(runtime.id, {"image": "python3.12"})
+    runtimes_db.update_status(runtime.id, status.ERROR, "image pull failed")
+    got = runtimes_db.get(runtime.id, P1)
     assert (got.name, got.image, got.status) == ("python", "python3.12", status.ERROR)
     assert got.status_reason == "image pull failed"
-    assert _ids(api.list_runtimes_with_status([status.ERROR])) == [runtime.id]
-    assert api.list_runtimes_with_status([status.AVAILABLE]) == []
+    assert _ids(runtimes_db.list_with_status([status.ERROR])) == [runtime.id]
+    assert runtimes_db.list_with_status([status.AVAILABLE]) == []
 
-    assert api.mark_runtime_deleting(runtime.id).status == status.DELETING
-    api.delete_runtime(runtime.id)
+    assert runtimes_db.mark_deleting(runtime.id).status == status.DELETING
+    runtimes_db.delete(runtime.id)
     with pytest.raises(exceptions.NotFound):
-        api.get_runtime(runtime.id)
+        runtimes_db.get(runtime.id)
 
 
 def test_runtimes_visible_when_public_or_own():
@@ -99,31 +101,31 @@ def test_runtimes_visible_when_public_or_own():
     own = _runtime(P1, is_public=False, created_at=T0 + datetime.timedelta(seconds=1))
     foreign = _runtime(P2, is_public=False, created_at=T0 + datetime.timedelta(seconds=2))
 
-    assert _ids(api.list_runtimes(P1)) == [public.id, own.id]
-    assert _ids(api.list_runtimes()) == [public.id, own.id, foreign.id]
-    assert api.get_runtime(public.id, P1).id == public.id
-    assert api.get_runtime(own.id, P1).id == own.id
+    assert _ids(runtimes_db.list_all(P1)) == [public.id, own.id]
+    assert _ids(runtimes_db.list_all()) == [public.id, own.id, foreign.id]
+    assert runtimes_db.get(public.id, P1).id == public.id
+    assert runtimes_db.get(own.id, P1).id == own.id
     with pytest.raises(exceptions.NotFound):
-        api.get_runtime(foreign.id, P1)
+        runtimes_db.get(foreign.id, P1)
 
 
 def test_function_lifecycle():
     runtime = _runtime()
     function = _function(runtime, name="hello", code={"source": "package", "md5sum": "abc"})
 
-    got = api.get_function(function.id, P1)
+    got = functions_db.get(function.id, P1)
     assert got.code == {"source": "package", "md5sum": "abc"}
     assert (got.count, got.latest_version) == (0, 0)
     assert got.runtime.image == "python3"  # loaded with the function
 
-    api.update_function(function.id, {"name": "renamed", "memory_size": 2**33}, P1)
-    got = api.get_function(function.id)
+    functions_db.update(function.id, {"name": "renamed", "memory_size": 2**33}, P1)
+    got = functions_db.get(function.id)
     assert (got.name, got.memory_size) == ("renamed", 2**33)
-    assert _ids(api.list_functions(P1, {"runtime_id": runtime.id})) == [function.id]
+    assert _ids(functions_db.list_all(P1, {"runtime_id": runtime.id})) == [function.id]
 
-    assert api.delete_function(function.id, P1).id == function.id
+    assert functions_db.delete(function.id, P1).id == function.id
     with pytest.raises(exceptions.NotFound):
-        api.get_function(function.id)
+        functions_db.get(function.id)
 
 
 def test_create_function_with_unknown_runtime_is_input_error():
@@ -182,27 +184,27 @@ def test_other_projects_rows_are_not_found_nor_listed():
     webhook = _webhook(function)
 
     for get, id in (
-        (api.get_function, function.id),
+        (functions_db.get, function.id),
         (api.get_execution, execution.id),
         (api.get_webhook, webhook.id),
     ):
         assert get(id).id == get(id, P1).id == id
         with pytest.raises(exceptions.NotFound):
             get(id, P2)
-    for list_ in (api.list_functions, api.list_executions, api.list_webhooks):
+    for list_ in (functions_db.list_all, api.list_executions, api.list_webhooks):
         assert len(list_(P1)) == len(list_()) == 1
         assert list_(P2) == []
 
     for change in (
-        lambda: api.update_function(function.id, {"name": "x"}, P2),
+        lambda: functions_db.update(function.id, {"name": "x"}, P2),
         lambda: api.update_webhook(webhook.id, {"description": "x"}, P2),
         lambda: api.delete_execution(execution.id, P2),
         lambda: api.delete_webhook(webhook.id, P2),
-        lambda: api.delete_function(function.id, P2),
+        lambda: functions_db.delete(function.id, P2),
     ):
         with pytest.raises(exceptions.NotFound):
             change()
-    assert api.get_function(function.id).name is None
+    assert functions_db.get(function.id).name is None
 
 
 def test_list_filters():
@@ -236,7 +238,7 @@ def test_list_filters():
 @pytest.mark.parametrize("key", ["nope", "runtime", "to_dict", "__table__"])
 def test_unknown_filter_is_input_error(key):
     with pytest.raises(exceptions.InputError):
-        api.list_functions(P1, {key: "x"})
+        functions_db.list_all(P1, {key: "x"})
 
 
 def test_lists_are_ordered_by_created_at_then_id():
@@ -280,7 +282,7 @@ def test_claim_execution_exactly_once():
         function.timeout,
     )
     assert api.get_execution(execution.id).status == status.RUNNING
-    assert api.get_function(function.id).count == 1
+    assert functions_db.get(function.id).count == 1
     assert api.claim_execution(execution.id, ENGINE, 30) is None
 
 
@@ -301,7 +303,7 @@ def test_execution_target_is_scoped():
 def test_claim_of_a_version_leaves_the_count_alone():
     function = _function(_runtime())
     assert api.claim_execution(_execution(function, function_version=1).id, ENGINE, 30) is not None
-    assert api.get_function(function.id).count == 0
+    assert functions_db.get(function.id).count == 0
 
 
 def test_finish_execution_only_from_running():
@@ -320,22 +322,22 @@ def test_delete_function_refused_while_a_webhook_points_at_it():
     function = _function(_runtime())
     webhook = _webhook(function)
     with pytest.raises(exceptions.NotAllowed):
-        api.delete_function(function.id, P1)
-    assert api.get_function(function.id).id == function.id
+        functions_db.delete(function.id, P1)
+    assert functions_db.get(function.id).id == function.id
 
     api.delete_webhook(webhook.id)
-    api.delete_function(function.id, P1)
+    functions_db.delete(function.id, P1)
 
 
 def test_mark_runtime_deleting_refused_while_a_function_uses_it():
     runtime = _runtime(status=status.AVAILABLE)
     function = _function(runtime, project_id=P2)
     with pytest.raises(exceptions.NotAllowed):
-        api.mark_runtime_deleting(runtime.id)
-    assert api.get_runtime(runtime.id).status == status.AVAILABLE
+        runtimes_db.mark_deleting(runtime.id)
+    assert runtimes_db.get(runtime.id).status == status.AVAILABLE
 
-    api.delete_function(function.id)
-    assert api.mark_runtime_deleting(runtime.id).status == status.DELETING
+    functions_db.delete(function.id)
+    assert runtimes_db.mark_deleting(runtime.id).status == status.DELETING
 
 
 def test_mebibyte_input_and_logs_round_trip():
@@ -374,7 +376,7 @@ def test_a_lease_that_ran_out_is_taken_over_and_the_old_owner_cannot_finish():
     assert api.claim_execution(execution.id, "third-engine", 30) is None
     assert not api.finish_execution(execution.id, "dead-engine", status.SUCCESS, {}, "")
     assert api.finish_execution(execution.id, ENGINE, status.SUCCESS, {"output": 1}, "")
-    assert api.get_function(function.id).count == 1, "counted once, on the first attempt"
+    assert functions_db.get(function.id).count == 1, "counted once, on the first attempt"
 
 
 def test_renewed_leases_are_not_taken_over():

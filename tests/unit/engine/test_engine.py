@@ -14,7 +14,9 @@ import pytest
 
 from qinling_lite import config, exceptions, function_input, rpc, status, storage
 from qinling_lite.db import api as db_api
+from qinling_lite.db import functions as functions_db
 from qinling_lite.db import migration
+from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.engine import executions, manager, periodic
 from qinling_lite.engine import service as engine_service
 from qinling_lite.runtime import server as runtime_server
@@ -66,16 +68,14 @@ def engine(conf, database):
 
 
 def _function(conf, source=HELLO, runtime_status=status.AVAILABLE):
-    runtime = db_api.create_runtime(
-        {"image": "python3", "project_id": "p1", "status": runtime_status}
-    )
+    runtime = runtimes_db.create({"image": "python3", "project_id": "p1", "status": runtime_status})
     package = io.BytesIO()
     with zipfile.ZipFile(package, "w") as archive:
         archive.writestr("hello.py", source)
     package.seek(0)
     function_id = "11111111-2222-3333-4444-555555555555"
     md5 = storage.load(conf).store("p1", function_id, package)
-    return runtime, db_api.create_function(
+    return runtime, functions_db.create(
         {
             "id": function_id,
             "project_id": "p1",
@@ -90,7 +90,7 @@ def _function(conf, source=HELLO, runtime_status=status.AVAILABLE):
 
 
 def _image_function(image, timeout=5):
-    return db_api.create_function(
+    return functions_db.create(
         {
             "project_id": "p1",
             "code": {"source": "image", "image": image},
@@ -108,9 +108,9 @@ def _pending(function, **values):
 
 
 def test_create_runtime_makes_it_available(engine):
-    runtime = db_api.create_runtime({"image": "python3", "project_id": "p1"})
+    runtime = runtimes_db.create({"image": "python3", "project_id": "p1"})
     engine.manager.create_runtime(None, runtime.id)
-    assert db_api.get_runtime(runtime.id).status == status.AVAILABLE
+    assert runtimes_db.get(runtime.id).status == status.AVAILABLE
     assert engine.manager.get_runtime_pool(None, runtime.id) == {"total": 1, "available": 1}
 
 
@@ -134,10 +134,10 @@ def test_run_records_one_outcome(engine, conf):
     assert stored.status == status.SUCCESS
     assert stored.result == outcome["result"]
     assert "hello from Engine" in stored.logs
-    assert db_api.get_function(function.id).count == 1
+    assert functions_db.get(function.id).count == 1
     # Anyone asking again (a re-dispatch, another engine) runs nothing.
     assert engine.manager.create_execution(None, execution.id) is None
-    assert db_api.get_function(function.id).count == 1
+    assert functions_db.get(function.id).count == 1
 
 
 def test_concurrent_dispatches_of_one_execution_run_it_once(engine, conf):
@@ -205,7 +205,7 @@ def test_an_image_function_runs_once_per_execution_with_its_input_as_arguments(e
         assert outcome["status"] == status.SUCCESS
         assert outcome["result"]["output"] is None
         assert db_api.get_execution(execution.id).logs == f"args: {args}\n"
-    assert db_api.get_function(echo.id).count == 2
+    assert functions_db.get(echo.id).count == 2
 
     failing = _pending(_image_function(harness.EXIT), input="7")
     outcome = engine.manager.create_execution(None, failing.id)
@@ -246,11 +246,11 @@ def test_image_functions_have_no_workers_to_scale(engine):
 
 
 def test_delete_runtime_removes_pool_and_row(engine):
-    runtime = db_api.create_runtime({"image": "python3", "project_id": "p1"})
+    runtime = runtimes_db.create({"image": "python3", "project_id": "p1"})
     engine.manager.create_runtime(None, runtime.id)
     engine.manager.delete_runtime(None, runtime.id)
     assert engine.manager.get_runtime_pool(None, runtime.id) == {"total": 0, "available": 0}
-    assert db_api.list_runtimes() == []
+    assert runtimes_db.list_all() == []
 
 
 def test_manager_declares_the_rpc_target():

@@ -7,8 +7,11 @@ import pytest
 from oslo_utils import timeutils
 
 from qinling_lite import status
+from qinling_lite.db import aliases as aliases_db
 from qinling_lite.db import api as db_api
+from qinling_lite.db import functions as functions_db
 from qinling_lite.db import migration
+from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.engine import jobs
 from tests import db_backends
 
@@ -31,8 +34,8 @@ def clock():
 
 @pytest.fixture
 def function():
-    runtime = db_api.create_runtime({"image": "python3", "project_id": "p1"})
-    return db_api.create_function(
+    runtime = runtimes_db.create({"image": "python3", "project_id": "p1"})
+    return functions_db.create(
         {
             "runtime_id": runtime.id,
             "project_id": "p1",
@@ -149,7 +152,7 @@ def test_ticks_missed_during_an_outage_never_burst(clock, function, catch_up, ex
 
 
 def test_an_alias_is_resolved_at_each_tick(clock, function):
-    db_api.create_alias(
+    aliases_db.create(
         {"name": "live", "function_id": function.id, "function_version": 0, "project_id": "p1"}
     )
     _job(function, function_id=None, function_alias="live")

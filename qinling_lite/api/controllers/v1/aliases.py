@@ -9,7 +9,7 @@ from wsme import types as wtypes
 from qinling_lite import exceptions
 from qinling_lite.api import errors, params, policy, types
 from qinling_lite.api.controllers.v1 import executions
-from qinling_lite.db import api as db_api
+from qinling_lite.db import aliases as aliases_db
 
 # Names in paths: any an alias may have (names made before NEW_NAME stay reachable).
 NAME = wtypes.StringType(min_length=1, max_length=255)
@@ -38,9 +38,7 @@ class AliasesController(rest.RestController):
                 "An alias name is 1 to 255 of the characters A-Z, a-z, 0-9, '.', '_', '~' "
                 "and '-', and not '.' or '..'."
             )
-        alias = db_api.create_alias(
-            _checked(pecan.request.context, values, "function_alias:create")
-        )
+        alias = aliases_db.create(_checked(pecan.request.context, values, "function_alias:create"))
         return types.FunctionAlias.from_db(alias)
 
     @errors.wsexpose(types.FunctionAliases, wtypes.text, wtypes.text)
@@ -48,7 +46,7 @@ class AliasesController(rest.RestController):
         project, filters = params.list_scope(
             pecan.request.context, "function_alias", all_projects, project_id
         )
-        aliases = db_api.list_aliases(project, filters)
+        aliases = aliases_db.list_all(project, filters)
         return types.FunctionAliases(
             function_aliases=[types.FunctionAlias.from_db(a) for a in aliases]
         )
@@ -56,15 +54,13 @@ class AliasesController(rest.RestController):
     @errors.wsexpose(types.FunctionAlias, NAME)
     def get_one(self, name):
         ctx = pecan.request.context
-        alias = policy.authorize(ctx, "function_alias:get", db_api.get_alias(name, ctx.project_id))
+        alias = policy.authorize(ctx, "function_alias:get", aliases_db.get(name, ctx.project_id))
         return types.FunctionAlias.from_db(alias)
 
     @errors.wsexpose(types.FunctionAlias, NAME, body=types.FunctionAlias)
     def put(self, name, body):
         ctx = pecan.request.context
-        alias = policy.authorize(
-            ctx, "function_alias:update", db_api.get_alias(name, ctx.project_id)
-        )
+        alias = policy.authorize(ctx, "function_alias:update", aliases_db.get(name, ctx.project_id))
         changes = {k: v for k, v in body.to_values().items() if v is not None}
         if changes.pop("name", name) != name:
             raise exceptions.InputError("The name of an alias cannot change.")
@@ -76,10 +72,10 @@ class AliasesController(rest.RestController):
         }
         checked = _checked(ctx, merged, "function_alias:update")
         checked.pop("project_id")
-        return types.FunctionAlias.from_db(db_api.update_alias(name, checked, ctx.project_id))
+        return types.FunctionAlias.from_db(aliases_db.update(name, checked, ctx.project_id))
 
     @errors.wsexpose(None, NAME, status_code=204)
     def delete(self, name):
         ctx = pecan.request.context
-        policy.authorize(ctx, "function_alias:delete", db_api.get_alias(name, ctx.project_id))
-        db_api.delete_alias(name, ctx.project_id)
+        policy.authorize(ctx, "function_alias:delete", aliases_db.get(name, ctx.project_id))
+        aliases_db.delete(name, ctx.project_id)

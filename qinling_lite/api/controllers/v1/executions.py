@@ -8,6 +8,7 @@ from wsme import types as wtypes
 
 from qinling_lite import exceptions, function_input, status
 from qinling_lite.api import errors, params, policy, types
+from qinling_lite.db import aliases as aliases_db
 from qinling_lite.db import api as db_api
 
 LOG = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ def resolve_target(ctx, fields, rule):
     version number. An alias (a name in the caller's project) is resolved now, so later
     changes to it do not move what was resolved."""
     if fields.get("function_alias"):
-        alias = db_api.get_alias(fields["function_alias"], ctx.project_id)
+        alias = aliases_db.get(fields["function_alias"], ctx.project_id)
         function_id, version = alias.function_id, alias.function_version
     elif fields.get("function_id"):
         function_id, version = fields["function_id"], fields.get("function_version") or 0

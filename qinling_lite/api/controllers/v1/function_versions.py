@@ -6,7 +6,8 @@ from wsme import types as wtypes
 
 from qinling_lite.api import downloads, errors, params, policy, types
 from qinling_lite.api.controllers.v1 import function_workers
-from qinling_lite.db import api as db_api
+from qinling_lite.db import functions as functions_db
+from qinling_lite.db import versions as versions_db
 
 
 class FunctionVersionsController(rest.RestController):
@@ -34,9 +35,9 @@ class FunctionVersionsController(rest.RestController):
         ctx = request.context
         storage = request.storage
         function = policy.authorize(
-            ctx, "function_version:create", db_api.get_function(function_id, ctx.scope)
+            ctx, "function_version:create", functions_db.get(function_id, ctx.scope)
         )
-        version = db_api.create_function_version(
+        version = versions_db.create(
             function.id,
             function.project_id,
             body.to_values().get("description"),
@@ -49,9 +50,9 @@ class FunctionVersionsController(rest.RestController):
     def get_all(self, function_id):
         ctx = pecan.request.context
         function = policy.authorize(
-            ctx, "function_version:get_all", db_api.get_function(function_id, ctx.scope)
+            ctx, "function_version:get_all", functions_db.get(function_id, ctx.scope)
         )
-        versions = db_api.list_function_versions(function.id, function.project_id)
+        versions = versions_db.list_all(function.id, function.project_id)
         return types.FunctionVersions(
             function_versions=[types.FunctionVersion.from_db(v) for v in versions]
         )
@@ -59,7 +60,7 @@ class FunctionVersionsController(rest.RestController):
     @pecan.expose("json")
     def get_one(self, function_id, number, **kwargs):
         ctx = pecan.request.context
-        version = db_api.get_function_version(
+        version = versions_db.get(
             params.uuid(function_id, "function_id"), params.version_number(number), ctx.scope
         )
         policy.authorize(ctx, "function_version:get", version)
@@ -74,9 +75,9 @@ class FunctionVersionsController(rest.RestController):
         request = pecan.request
         ctx = request.context
         number = params.version_number(number)
-        version = db_api.get_function_version(function_id, number, ctx.scope)
+        version = versions_db.get(function_id, number, ctx.scope)
         policy.authorize(ctx, "function_version:delete", version)
-        version = db_api.delete_function_version(function_id, number)
+        version = versions_db.delete(function_id, number)
         request.storage.delete(
             version.project_id, version.function_id, version.package_md5, version.version_number
         )

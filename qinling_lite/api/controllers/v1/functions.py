@@ -9,7 +9,8 @@ from wsme import types as wtypes
 from qinling_lite import exceptions, function_code, status, strict_json
 from qinling_lite.api import decoding, downloads, errors, function_trusts, params, policy, types
 from qinling_lite.api.controllers.v1 import function_versions, function_workers
-from qinling_lite.db import api as db_api
+from qinling_lite.db import functions as functions_db
+from qinling_lite.db import runtimes as runtimes_db
 
 LOG = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def _create_image_function(request, fields, code):
         )
     if "package" in fields:
         raise exceptions.InputError("An image function takes no package.")
-    function = db_api.create_function(
+    function = functions_db.create(
         {
             "project_id": request.context.project_id,
             "code": code,
@@ -187,7 +188,7 @@ class FunctionsController(rest.RestController):
         runtime_id = fields.get("runtime_id")
         if not runtime_id:
             raise exceptions.InputError('"runtime_id" must be specified.')
-        runtime = db_api.get_runtime(params.uuid(runtime_id, "runtime_id"), request.context.scope)
+        runtime = runtimes_db.get(params.uuid(runtime_id, "runtime_id"), request.context.scope)
         if runtime.status != status.AVAILABLE:
             raise exceptions.InputError(f"Runtime {runtime.id} is not available.")
         values = {
@@ -204,7 +205,7 @@ class FunctionsController(rest.RestController):
         values["code"] = {"source": "package", "md5sum": md5}
         try:
             values["trust_id"] = function_trusts.create(request)
-            function = db_api.create_function(values)
+            function = functions_db.create(values)
         except Exception:
             storage.delete_all(values["project_id"], values["id"])
             function_trusts.delete(request, values.get("trust_id"))
@@ -217,14 +218,14 @@ class FunctionsController(rest.RestController):
         project, filters = params.list_scope(
             pecan.request.context, "function", all_projects, project_id
         )
-        functions = db_api.list_functions(project, filters)
+        functions = functions_db.list_all(project, filters)
         return types.Functions(functions=[types.Function.from_db(f) for f in functions])
 
     @pecan.expose("json")
     def get_one(self, id, **kwargs):
         ctx = pecan.request.context
         function = policy.authorize(
-            ctx, "function:get", db_api.get_function(params.uuid(id), ctx.scope)
+            ctx, "function:get", functions_db.get(params.uuid(id), ctx.scope)
         )
         if params.boolean(kwargs.get("download"), "download"):
             return _download(function)
@@ -235,7 +236,7 @@ class FunctionsController(rest.RestController):
         request = pecan.request
         ctx = request.context
         function = policy.authorize(
-            ctx, "function:update", db_api.get_function(params.uuid(id), ctx.scope)
+            ctx, "function:update", functions_db.get(params.uuid(id), ctx.scope)
         )
         fields = _form(UPDATE_FIELDS)
         if function_code.is_image(function.code) and set(fields) - IMAGE_UPDATE_FIELDS:
@@ -255,7 +256,7 @@ class FunctionsController(rest.RestController):
             if md5 != old_md5:
                 values["code"] = {"source": "package", "md5sum": md5}
         try:
-            updated = db_api.update_function(function.id, values, function.project_id)
+            updated = functions_db.update(function.id, values, function.project_id)
         except Exception:
             if "code" in values:
                 request.storage.delete(function.project_id, function.id, values["code"]["md5sum"])
@@ -270,8 +271,8 @@ class FunctionsController(rest.RestController):
     def delete(self, id):
         request = pecan.request
         ctx = request.context
-        policy.authorize(ctx, "function:delete", db_api.get_function(id, ctx.scope))
-        function = db_api.delete_function(id)
+        policy.authorize(ctx, "function:delete", functions_db.get(id, ctx.scope))
+        function = functions_db.delete(id)
         function_trusts.delete(request, function.trust_id)
         request.storage.delete_all(function.project_id, function.id)
         request.engine.release_function(request.context, function.id)

@@ -3,8 +3,8 @@
 import pytest
 
 from qinling_lite import status
-from qinling_lite.db import api as db_api
 from qinling_lite.db import migration
+from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.engine import service as engine_service
 from tests import db_backends
 from tests.unit.engine.test_engine import _function, _pending
@@ -26,7 +26,7 @@ def engine(conf, cluster, launcher, tmp_path):
 def test_runtime_and_execution_through_pods(engine, conf, cluster):
     runtime, function = _function(conf)
     engine.manager.create_runtime(None, runtime.id)
-    assert db_api.get_runtime(runtime.id).status == status.AVAILABLE
+    assert runtimes_db.get(runtime.id).status == status.AVAILABLE
     assert engine.manager.get_runtime_pool(None, runtime.id) == {"total": 2, "available": 2}
 
     outcome = engine.manager.create_execution(None, _pending(function, input={"name": "Pod"}).id)
@@ -47,6 +47,6 @@ def test_a_failed_image_update_keeps_the_runtime_on_its_image(engine, conf, clus
     runtime, _ = _function(conf)
     engine.manager.create_runtime(None, runtime.id)
     engine.manager.update_runtime(None, runtime.id, "broken")
-    updated = db_api.get_runtime(runtime.id)
+    updated = runtimes_db.get(runtime.id)
     assert (updated.status, updated.image) == (status.AVAILABLE, "python3")
     assert "rolled back" in updated.status_reason
