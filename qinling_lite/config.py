@@ -132,8 +132,9 @@ engine_opts = [
     cfg.StrOpt(
         "orchestrator",
         default="local",
-        choices=[("local", "Sandboxed local processes"), ("kubernetes", "Pods in Kubernetes")],
-        help="Where function workers run.",
+        help="Where function workers run: the name of an entry point of "
+        "qinling_lite.orchestrators (local: sandboxed local processes; kubernetes: pods in "
+        "Kubernetes, with the kubernetes extra installed).",
     ),
     cfg.IntOpt(
         "execution_threads",
@@ -211,7 +212,12 @@ engine_opts = [
 
 storage_group = cfg.OptGroup("storage", title="Function package storage")
 storage_opts = [
-    cfg.StrOpt("provider", default="local", choices=["local"], help="Package storage driver."),
+    cfg.StrOpt(
+        "provider",
+        default="file_system",
+        help="Package store: the name of an entry point of qinling_lite.package_stores "
+        "(file_system: a directory, file_system_dir).",
+    ),
     cfg.StrOpt(
         "file_system_dir",
         default="$state_path/packages",

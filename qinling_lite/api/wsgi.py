@@ -7,7 +7,7 @@ over oslo.messaging.
 
 import os
 
-from qinling_lite import config, rpc, storage
+from qinling_lite import config, orchestrator, rpc, storage
 from qinling_lite.api import app
 from qinling_lite.db import session as db_session
 
@@ -16,6 +16,7 @@ def init_application():
     config_file = os.environ.get("QINLING_LITE_CONFIG_FILE")
     config.parse_args([], default_config_files=[config_file] if config_file else None)
     db_session.setup()
+    orchestrator.orchestrator_class(config.CONF)  # fails here, not on a request, if unknown
     engine_client = rpc.RPCEngineClient(rpc.get_transport())
     return app.setup_app(config.CONF, engine_client, storage.load(config.CONF))
 

@@ -5,7 +5,7 @@ import sys
 
 from gunicorn.app import base
 
-from qinling_lite import config
+from qinling_lite import config, drivers, orchestrator, storage
 
 # gunicorn refuses a longer limit_request_line.
 MAX_REQUEST_LINE = 8190
@@ -29,6 +29,11 @@ class _Gunicorn(base.BaseApplication):
 def main(argv=None):
     conf = config.CONF
     config.parse_args(sys.argv[1:] if argv is None else argv)
+    try:  # the drivers the API uses must load, before any worker tries
+        orchestrator.orchestrator_class(conf)
+        storage.store_class(conf)
+    except drivers.DriverError as exc:
+        sys.exit(f"qinling-lite-api: {exc}")
     if conf.config_file:
         os.environ["QINLING_LITE_CONFIG_FILE"] = conf.config_file[-1]
     _Gunicorn(

@@ -9,7 +9,7 @@ import time
 
 from oslo_log import log as logging
 
-from qinling_lite import config, exceptions, rpc
+from qinling_lite import config, drivers, exceptions, rpc
 from qinling_lite.db import session as db_session
 from qinling_lite.engine import service
 
@@ -22,7 +22,8 @@ def main(argv=None):
     db_session.setup()
     try:
         engine = service.EngineService(conf)
-    except exceptions.OrchestratorError as exc:  # e.g. workers cannot start here at all
+    except (exceptions.OrchestratorError, drivers.DriverError) as exc:
+        # Workers cannot start here at all, or a configured driver cannot load.
         sys.exit(f"qinling-lite-engine: {exc}")
     server = rpc.get_server(rpc.get_transport(), engine.manager)
     stopping = threading.Event()

@@ -13,7 +13,7 @@ import sys
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from qinling_lite import config, exceptions, rpc, storage
+from qinling_lite import config, drivers, exceptions, rpc, storage
 from qinling_lite.api import app as api_app
 from qinling_lite.api import server as api_server
 from qinling_lite.db import migration
@@ -52,7 +52,8 @@ def main(argv=None):
     migration.upgrade()
     try:
         engine = service.EngineService(conf)
-    except exceptions.OrchestratorError as exc:  # e.g. workers cannot start here at all
+    except (exceptions.OrchestratorError, drivers.DriverError) as exc:
+        # Workers cannot start here at all, or a configured driver cannot load.
         sys.exit(f"qinling-lite-serve: {exc}")
     engine_client = rpc.LocalEngineClient(engine.manager, engine.executor)
     application = api_app.setup_app(conf, engine_client, storage.load(conf))

@@ -1,15 +1,31 @@
-"""Orchestrators: where function workers run, chosen by ``[engine] orchestrator``."""
+"""Orchestrators: where function workers run, chosen by ``[engine] orchestrator`` among
+the entry points of ``qinling_lite.orchestrators`` (``local``, ``kubernetes``).
 
-import importlib
+An orchestrator's module, and the client libraries it imports, load only when it is the
+one configured.
+"""
 
-# Imported on demand: an orchestrator's client libraries load only when it is used.
-_ORCHESTRATORS = {
-    "local": "qinling_lite.orchestrator.local.orchestrator:LocalOrchestrator",
-    "kubernetes": "qinling_lite.orchestrator.kubernetes.orchestrator:KubernetesOrchestrator",
-}
+from qinling_lite import drivers
+from qinling_lite.orchestrator import base
+
+NAMESPACE = "qinling_lite.orchestrators"
+OPTION = "[engine] orchestrator"
 
 
-def load(conf):
-    """Return a new instance of the orchestrator named by ``conf.engine.orchestrator``."""
-    module, _, name = _ORCHESTRATORS[conf.engine.orchestrator].partition(":")
-    return getattr(importlib.import_module(module), name)(conf)
+def orchestrator_class(conf) -> type[base.Orchestrator]:
+    """The class of the configured orchestrator, imported but not started.
+
+    Raises drivers.DriverError when the name is unknown or its packages are missing.
+    """
+    return drivers.load_class(NAMESPACE, conf.engine.orchestrator, OPTION, base.Orchestrator)
+
+
+def load(conf) -> base.Orchestrator:
+    """A new instance of the configured orchestrator."""
+    return orchestrator_class(conf)(conf)
+
+
+def supports(conf, capability: type) -> bool:
+    """Whether the configured orchestrator has ``capability``, a mixin of ``base`` such as
+    ``base.ImageFunctions``; the orchestrator is not started."""
+    return issubclass(orchestrator_class(conf), capability)

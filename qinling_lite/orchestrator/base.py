@@ -1,10 +1,17 @@
-"""The interface between the engine and the places where function workers run."""
+"""The interface between the engine and the places where function workers run.
+
+Every orchestrator implements ``Orchestrator``. What only some can do is a capability: a
+mixin below that the orchestrator's class inherits (``ImageFunctions``), so that the API
+can ask ``orchestrator.supports`` without starting one.
+"""
 
 import abc
 import contextlib
 import dataclasses
 from collections.abc import Callable
 from typing import Protocol
+
+from oslo_config import cfg
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +42,7 @@ class ImageSpec:
     timeout: int
 
 
-class Worker(Protocol):
+class BoundWorker(Protocol):
     """A runtime server bound to one function version."""
 
     name: str
@@ -46,6 +53,10 @@ class Worker(Protocol):
 
 class Orchestrator(abc.ABC):
     """Keeps pools of pre-warmed workers per runtime and binds workers to functions."""
+
+    @abc.abstractmethod
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        """Built once per engine process from the service's config."""
 
     @abc.abstractmethod
     def create_pool(self, runtime_id: str, image: str) -> None:
@@ -62,21 +73,11 @@ class Orchestrator(abc.ABC):
     @abc.abstractmethod
     def worker(
         self, spec: FunctionSpec, package: Callable[[], bytes], wait: float
-    ) -> contextlib.AbstractContextManager[Worker]:
+    ) -> contextlib.AbstractContextManager[BoundWorker]:
         """Context manager yielding a worker bound to ``spec``, loading ``package()`` if new.
 
         Raises NoWorkerAvailable when none is free within ``wait`` seconds. A worker whose
         execute raised WorkerError is discarded on exit instead of being kept warm.
-        """
-
-    @abc.abstractmethod
-    def run_image(self, spec: ImageSpec, args: list[str]) -> dict:
-        """Run ``spec.image`` once with ``args`` as its arguments and wait for it to end,
-        at most ``spec.timeout`` seconds from its start, then remove it.
-
-        Returns what a worker's execute returns: ``{"success", "duration", "output",
-        "logs"}``. Raises OrchestratorError when the image could not run at all (e.g. it
-        cannot be pulled).
         """
 
     @abc.abstractmethod
@@ -107,3 +108,18 @@ class Orchestrator(abc.ABC):
     @abc.abstractmethod
     def stop(self) -> None:
         """Kill every worker (process shutdown)."""
+
+
+class ImageFunctions(abc.ABC):
+    """Capability: runs image functions (``code.source`` ``image``), one container per
+    execution attempt."""
+
+    @abc.abstractmethod
+    def run_image(self, spec: ImageSpec, args: list[str]) -> dict:
+        """Run ``spec.image`` once with ``args`` as its arguments and wait for it to end,
+        at most ``spec.timeout`` seconds from its start, then remove it.
+
+        Returns what a worker's execute returns: ``{"success", "duration", "output",
+        "logs"}``. Raises OrchestratorError when the image could not run at all (e.g. it
+        cannot be pulled).
+        """

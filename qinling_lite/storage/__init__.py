@@ -1,10 +1,21 @@
-"""Function package storage."""
+"""Function package stores, chosen by ``[storage] provider`` among the entry points of
+``qinling_lite.package_stores`` (``file_system``); see ``base.PackageStore``."""
 
-from qinling_lite.storage import file_system
+from qinling_lite import drivers
+from qinling_lite.storage import base
 
-_PROVIDERS = {"local": file_system.FileSystemStorage}
+NAMESPACE = "qinling_lite.package_stores"
+OPTION = "[storage] provider"
 
 
-def load(conf):
-    """The package store named by ``[storage] provider``."""
-    return _PROVIDERS[conf.storage.provider](conf)
+def store_class(conf) -> type[base.PackageStore]:
+    """The class of the configured package store.
+
+    Raises drivers.DriverError when the name is unknown or its packages are missing.
+    """
+    return drivers.load_class(NAMESPACE, conf.storage.provider, OPTION, base.PackageStore)
+
+
+def load(conf) -> base.PackageStore:
+    """A new instance of the configured package store."""
+    return store_class(conf)(conf)

@@ -1,4 +1,4 @@
-"""Function packages on the local file system, checked for size, md5 and content.
+"""The package store ``file_system``: packages on a local (or shared) file system.
 
 Layout: ``<file_system_dir>/<project_id>/<function_id>/<version>_<md5>.zip``. A package
 is written to a temporary file, checked (``package_check``), then renamed into place, so
@@ -10,14 +10,17 @@ import hashlib
 import os
 import shutil
 import tempfile
+from typing import BinaryIO
 
 from qinling_lite import exceptions
-from qinling_lite.storage import package_check
+from qinling_lite.storage import base, package_check
 
 _CHUNK = 64 * 1024
 
 
-class FileSystemStorage:
+class FileSystemStorage(base.PackageStore):
+    """Packages under ``[storage] file_system_dir``, which the API and engines share."""
+
     def __init__(self, conf):
         self.root = conf.storage.file_system_dir
         self.max_size = conf.storage.max_package_size
@@ -29,12 +32,14 @@ class FileSystemStorage:
     def _path(self, project_id, function_id, version, md5):
         return os.path.join(self._dir(project_id, function_id), f"{version}_{md5}.zip")
 
-    def store(self, project_id, function_id, stream, md5=None, version=0):
-        """Save a package from a binary file object; return its md5.
-
-        Raises PayloadTooLarge above ``max_package_size``, InputError when the bytes do
-        not match the given ``md5``, and what ``package_check.check`` raises.
-        """
+    def store(
+        self,
+        project_id: str,
+        function_id: str,
+        stream: BinaryIO,
+        md5: str | None = None,
+        version: int = 0,
+    ) -> str:
         directory = self._dir(project_id, function_id)
         os.makedirs(directory, exist_ok=True)
         digest = hashlib.md5(usedforsecurity=False)
@@ -59,20 +64,13 @@ class FileSystemStorage:
             raise
         return actual
 
-    def open(self, project_id, function_id, md5, version=0):
-        """The stored package as an open binary file."""
+    def open(self, project_id: str, function_id: str, md5: str, version: int = 0) -> BinaryIO:
         try:
             return open(self._path(project_id, function_id, version, md5), "rb")  # noqa: SIM115
         except FileNotFoundError as e:
             raise exceptions.NotFound("Package", function_id=function_id, version=version) from e
 
-    def read(self, project_id, function_id, md5, version=0):
-        with self.open(project_id, function_id, md5, version) as f:
-            return f.read()
-
-    def snapshot(self, project_id, function_id, md5, version):
-        """Copy the current package (version 0, ``md5``) as package ``version``, once it
-        passes ``package_check`` (it may have been stored before the current rules)."""
+    def snapshot(self, project_id: str, function_id: str, md5: str, version: int) -> None:
         with self.open(project_id, function_id, md5) as current:
             package_check.check(current, self.limits)
             current.seek(0)
@@ -85,16 +83,14 @@ class FileSystemStorage:
                     os.unlink(target)
                 raise
 
-    def delete(self, project_id, function_id, md5, version=0):
-        """Remove one package; a missing one is not an error."""
+    def delete(self, project_id: str, function_id: str, md5: str, version: int = 0) -> None:
         try:
             os.unlink(self._path(project_id, function_id, version, md5))
         except FileNotFoundError:
             pass
         self._remove_if_empty(project_id, function_id)
 
-    def delete_all(self, project_id, function_id):
-        """Remove every package of a function."""
+    def delete_all(self, project_id: str, function_id: str) -> None:
         shutil.rmtree(self._dir(project_id, function_id), ignore_errors=True)
 
     def _remove_if_empty(self, project_id, function_id):

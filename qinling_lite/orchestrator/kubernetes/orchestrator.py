@@ -28,7 +28,7 @@ LOG = logging.getLogger(__name__)
 PERIODIC_THREADS = 4
 
 
-class KubernetesOrchestrator(base.Orchestrator):
+class KubernetesOrchestrator(base.Orchestrator, base.ImageFunctions):
     """Worker pods in the namespace ``[kubernetes] namespace``."""
 
     def __init__(self, conf):

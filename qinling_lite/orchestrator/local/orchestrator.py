@@ -45,7 +45,7 @@ def _prune(pool):
 
 
 class LocalOrchestrator(base.Orchestrator):
-    """Pools of local runtime server processes."""
+    """Pools of local runtime server processes; no image functions (no container engine)."""
 
     def __init__(self, conf):
         opts = conf.local_orchestrator
@@ -159,13 +159,6 @@ class LocalOrchestrator(base.Orchestrator):
 
     def list_workers(self, function_id, version=0):
         return self._bindings.names(function_id, version)
-
-    def run_image(self, spec, args):
-        """Refused: local workers are processes, with no container engine to run images."""
-        raise exceptions.OrchestratorError(
-            "Image functions need the Kubernetes orchestrator ([engine] orchestrator = "
-            "kubernetes); this engine runs functions as local processes."
-        )
 
     def expire_idle(self, max_idle):
         self._bindings.expire_idle(max_idle)
