@@ -1,7 +1,7 @@
 """Schema migrations with alembic, configured in code on the engine of ``db.api``."""
 
-import sys
-from pathlib import Path
+import contextlib
+import importlib.resources
 
 from alembic import command
 from alembic import config as alembic_config
@@ -9,30 +9,23 @@ from alembic.runtime import migration as alembic_migration
 
 from qinling_lite.db import session as db_session
 
-# A source checkout (or editable install) has them next to the package; ``pip install .``
-# puts them under the prefix as data files (see setup.cfg).
-_LOCATIONS = (
-    Path(__file__).resolve().parents[2] / "migrations",
-    Path(sys.prefix) / "share" / "qinling-lite" / "migrations",
-)
+# The top-level migrations/ directory, installed as this package (see setup.py).
+MIGRATIONS = "qinling_lite.migrations"
 
 
-def _script_location():
-    for path in _LOCATIONS:
-        if (path / "env.py").is_file():
-            return path
-    raise FileNotFoundError(f"No migrations found in {' or '.join(map(str, _LOCATIONS))}")
-
-
+@contextlib.contextmanager
 def _config():
-    config = alembic_config.Config()
-    config.set_main_option("script_location", str(_script_location()))
-    return config
+    """Alembic's config, its scripts in the installed package's directory."""
+    with importlib.resources.as_file(importlib.resources.files(MIGRATIONS)) as directory:
+        config = alembic_config.Config()
+        config.set_main_option("script_location", str(directory))
+        yield config
 
 
 def upgrade(revision="head"):
     """Migrate the database up to ``revision``."""
-    command.upgrade(_config(), revision)
+    with _config() as config:
+        command.upgrade(config, revision)
 
 
 def version():

@@ -1,0 +1,1 @@
+"""The alembic migrations, installed as ``qinling_lite.migrations`` (see setup.py)."""

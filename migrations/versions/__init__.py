@@ -1,0 +1,1 @@
+"""The revisions, one module each; alembic reads them from this directory."""
