@@ -1,6 +1,5 @@
 """Running one execution: claim it, get a worker, run it, record the one outcome."""
 
-import json
 import threading
 import time
 
@@ -9,7 +8,7 @@ from oslo_log import log as logging
 from qinling_lite import exceptions, function_code, function_input, status
 from qinling_lite.db import api as db_api
 from qinling_lite.orchestrator import base as orchestrator_base
-from qinling_lite.runtime import server as runtime_server
+from qinling_lite.runtime import protocol
 
 LOG = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ class ExecutionRunner:
         engine_id,
         lease,
         trustee=None,
-        max_result_size=runtime_server.MAX_RESULT_BYTES,
+        max_result_size=protocol.MAX_RESULT_BYTES,
     ):
         self._orchestrator = orchestrator
         self._trustee = trustee
@@ -136,18 +135,18 @@ class ExecutionRunner:
             return self._run_image(execution)
         spec, package = self.worker_for(execution)
         positional = function_input.positional(execution.input)
-        payload = {
-            "execution_id": execution.id,
-            "input": {} if positional else execution.input or {},
-            "args": [execution.input] if positional else [],
-            "timeout": execution.timeout,
-            "memory_size": execution.memory_size,
-            "cpu": execution.cpu,
-            "context": self._worker_context(execution),
-            "max_result_size": self._max_result_size,
-        }
+        request = protocol.ExecuteRequest(
+            execution_id=execution.id,
+            input={} if positional else execution.input or {},
+            args=[execution.input] if positional else [],
+            timeout=execution.timeout,
+            memory_size=execution.memory_size,
+            cpu=execution.cpu,
+            context=self._worker_context(execution),
+            max_result_size=self._max_result_size,
+        )
         with self._orchestrator.worker(spec, package, wait=self._worker_wait) as worker:
-            reply = worker.execute(payload, timeout=execution.timeout + WORKER_MARGIN)
+            reply = worker.execute(request, timeout=execution.timeout + WORKER_MARGIN)
         return _outcome(reply, self._max_result_size)
 
     def _run_image(self, execution):
@@ -173,20 +172,18 @@ class ExecutionRunner:
         return context
 
 
-def _outcome(reply, max_result_size):
+def _outcome(reply: protocol.ExecuteReply, max_result_size):
     """(status, result, logs) from a worker's or an image run's reply.
 
     An output whose JSON is over ``max_result_size`` is not kept: the execution fails, as
     the runtime server fails it (a worker of an older release, or one that lies, does
     not).
     """
-    output = reply["output"]
-    size = len(json.dumps(output))
-    if size > max_result_size:
-        message = runtime_server.OUTPUT_TOO_LARGE % (size, max_result_size)
-        return status.FAILED, {"duration": reply["duration"], "output": message}, reply["logs"]
-    outcome = status.SUCCESS if reply.get("success") else status.FAILED
-    return outcome, {"duration": reply["duration"], "output": output}, reply["logs"]
+    too_large = protocol.oversized_output(reply["output"], max_result_size)
+    if too_large:
+        return status.FAILED, {"duration": reply["duration"], "output": too_large}, reply["logs"]
+    outcome = status.SUCCESS if reply["success"] else status.FAILED
+    return outcome, {"duration": reply["duration"], "output": reply["output"]}, reply["logs"]
 
 
 def _result(started, output):

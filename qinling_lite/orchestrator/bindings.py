@@ -17,6 +17,7 @@ import time
 
 from qinling_lite import exceptions
 from qinling_lite.orchestrator import worker_client
+from qinling_lite.runtime import protocol
 
 
 class Worker:
@@ -32,17 +33,18 @@ class Worker:
         """Whether the server may still answer; a pod is, for as long as it is bound."""
         return True
 
-    def load(self, spec, package, timeout):
-        """Push the function package; the answer's ``error`` is its import error, if any."""
+    def load(self, spec, package, timeout) -> protocol.LoadReply:
+        """Push the function package; the reply's ``error`` is its import error, if any."""
         try:
             return self._client.load(spec, package, timeout)
         except BaseException:
             self.healthy = False
             raise
 
-    def execute(self, payload, timeout):
+    def execute(self, request: protocol.ExecuteRequest, timeout) -> protocol.ExecuteReply:
+        """Run one execution on the runtime server."""
         try:
-            return self._client.execute(payload, timeout)
+            return self._client.execute(request, timeout)
         except BaseException:
             self.healthy = False
             raise

@@ -1,4 +1,4 @@
-"""HTTP client of the runtime server protocol (GET /ping, POST /load, POST /execute).
+"""HTTP client of the runtime server protocol (``qinling_lite.runtime.protocol``).
 
 One persistent connection per worker. The runtime server closes a keep-alive connection
 after ``idle_timeout`` seconds, so a connection idle for half of that, or found closed by
@@ -7,26 +7,20 @@ connection, the server never read the request and it is sent once more on a new 
 failure while reading the answer is retried only for idempotent requests (ping, load): an
 execution is never sent twice.
 
-No answer is read past a bound: an execution's holds its output, within the request's
-``max_result_size``, and its log, within the runtime server's ``--max-log-bytes`` (1 MiB
-unless told otherwise), at most 6 bytes of JSON per byte logged (``\\u00XX`` escapes).
-A worker answering more is a WorkerError, and its connection is dropped.
+No answer is read past ``protocol.max_reply_bytes``: an execution's holds its output,
+within the request's ``max_result_size``, and its log, within the runtime server's
+``--max-log-bytes`` (1 MiB unless told otherwise). A worker answering more, or anything
+but a reply of the protocol, is a WorkerError, and its connection is dropped.
 """
 
+import contextlib
 import http.client
-import json
 import select
 import socket
 import time
-import urllib.parse
 
 from qinling_lite import exceptions
-from qinling_lite.runtime import server as runtime_server
-
-_IDEMPOTENT = {"/ping", "/load"}
-# The most an answer holds besides an execution's output: a log in JSON, and the rest.
-MAX_LOG_JSON_BYTES = 6 * runtime_server.MIB
-ANSWER_MARGIN = 64 * 1024
+from qinling_lite.runtime import protocol
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -64,30 +58,30 @@ class WorkerClient:
             self._conn = http.client.HTTPConnection(*address, timeout=None)
         self._last_used = 0.0
 
-    def ping(self, timeout):
-        """GET /ping: ``{"status", "function_id", "version"}``."""
-        return self._request("GET", "/ping", None, timeout, MAX_LOG_JSON_BYTES + ANSWER_MARGIN)
+    def ping(self, timeout) -> protocol.PingReply:
+        """GET /ping."""
+        return self._request(protocol.PING, None, timeout, protocol.PING_REPLY)
 
-    def load(self, spec, package, timeout):
-        """POST /load: ``{"loaded", "error"}`` (error is the import error text or None)."""
-        query = urllib.parse.urlencode(
-            {"function_id": spec.function_id, "version": spec.version, "entry": spec.entry}
-        )
-        limit = MAX_LOG_JSON_BYTES + ANSWER_MARGIN  # its error is an import's traceback
-        return self._request("POST", f"/load?{query}", package, timeout, limit)
+    def load(self, spec, package, timeout) -> protocol.LoadReply:
+        """POST /load the package of ``spec``; the reply's error is its import error."""
+        path = protocol.load_path(spec.function_id, spec.version, spec.entry)
+        return self._request(path, package, timeout, protocol.LOAD_REPLY)
 
-    def execute(self, payload, timeout):
-        """POST /execute: ``{"output", "duration", "success", "logs"}``."""
-        output = payload.get("max_result_size", runtime_server.MAX_RESULT_BYTES)
-        limit = output + MAX_LOG_JSON_BYTES + ANSWER_MARGIN
-        return self._request("POST", "/execute", json.dumps(payload).encode(), timeout, limit)
+    def execute(self, request: protocol.ExecuteRequest, timeout) -> protocol.ExecuteReply:
+        """POST /execute; ProtocolError for a request the protocol does not allow."""
+        body = protocol.EXECUTE_REQUEST.to_json(request)
+        limit = protocol.max_reply_bytes(request.get("max_result_size", protocol.MAX_RESULT_BYTES))
+        return self._request(protocol.EXECUTE, body, timeout, protocol.EXECUTE_REPLY, limit)
 
     def close(self):
         self._conn.close()
 
-    def _request(self, method, path, body, timeout, limit):
-        """The decoded answer of a request, read up to ``limit`` bytes."""
+    def _request(self, path, body, timeout, reply, limit=None):
+        """The ``reply`` (a protocol Codec) to a request, read up to ``limit`` bytes (by
+        default the bound of a reply without an output)."""
         route = path.partition("?")[0]
+        method = protocol.ROUTES[route]
+        limit = protocol.max_reply_bytes() if limit is None else limit
         try:
             reused = self._connect(timeout)
             try:
@@ -101,7 +95,7 @@ class WorkerClient:
             try:
                 status, data = self._read(route, limit)
             except (http.client.RemoteDisconnected, ConnectionResetError):
-                if not (reused and route in _IDEMPOTENT):
+                if not (reused and route in protocol.IDEMPOTENT):
                     raise
                 self._conn.close()
                 self._connect(timeout)
@@ -121,7 +115,7 @@ class WorkerClient:
             self._conn.close()
             raise
         self._last_used = time.monotonic()
-        return self._decode(route, status, data)
+        return self._decode(route, status, data, reply)
 
     def _connect(self, timeout):
         """Make sure a usable connection is open; return whether an existing one is reused."""
@@ -154,14 +148,18 @@ class WorkerClient:
             f"Worker {self.name} answered {route} with more than {limit} bytes."
         )
 
-    def _decode(self, route, status, data):
-        try:
-            answer = json.loads(data)
-        except ValueError:
-            answer = None
-        if status != 200 or not isinstance(answer, dict):
+    def _decode(self, route, status, data, reply):
+        """The reply to a request answered 200; WorkerError for any other answer."""
+        text = data[:200].decode("utf-8", "replace")
+        if status != 200:
+            with contextlib.suppress(protocol.ProtocolError):
+                text = protocol.ERROR_REPLY.from_json(data)["error"]
             raise exceptions.WorkerError(
-                f"Worker {self.name} answered {route} with HTTP {status}: "
-                f"{data[:200].decode('utf-8', 'replace')}"
+                f"Worker {self.name} answered {route} with HTTP {status}: {text}"
             )
-        return answer
+        try:
+            return reply.from_json(data)
+        except protocol.ProtocolError as exc:
+            raise exceptions.WorkerError(
+                f"Worker {self.name} answered {route} with no {reply.name} ({exc.message}): {text}"
+            ) from None

@@ -19,7 +19,7 @@ from oslo_log import log as logging
 from qinling_lite import exceptions
 from qinling_lite.orchestrator.kubernetes import client as k8s_client
 from qinling_lite.orchestrator.kubernetes import manifests
-from qinling_lite.runtime import server
+from qinling_lite.runtime import protocol
 
 LOG = logging.getLogger(__name__)
 
@@ -35,9 +35,7 @@ UNRUNNABLE = frozenset(
     }
 )
 ENDED = ("Succeeded", "Failed")
-TIMEOUT_OUTPUT = "Function execution timeout."
-MAX_LOG_BYTES = server.MIB  # as much as the runtime server keeps of an execution's log
-TRUNCATED = "... log truncated ...\n"
+MAX_LOG_BYTES = protocol.MAX_LOG_BYTES  # as much as a runtime server keeps of a log
 # Seconds past its deadline after which any engine deletes an image function's pod.
 LEFTOVER_GRACE = 60
 
@@ -53,7 +51,7 @@ class ImagePods:
         self._lock = threading.Lock()
         self._running = set()  # names of the pods of the executions running here
 
-    def run(self, spec, args):
+    def run(self, spec, args) -> protocol.ExecuteReply:
         """Run ``spec`` (a ``base.ImageSpec``) once; see ``Orchestrator.run_image``."""
         body = manifests.image_pod(spec, args, self._opts, self._engine)
         name = body.metadata.name
@@ -119,12 +117,12 @@ class ImagePods:
 
     def _timed_out(self, name, spec):
         LOG.info("Pod %s ran out of time (%s s).", name, spec.timeout)
-        return {
-            "success": False,
-            "duration": spec.timeout,
-            "output": TIMEOUT_OUTPUT,
-            "logs": self._log(name),
-        }
+        return protocol.ExecuteReply(
+            success=False,
+            output=protocol.TIMEOUT_OUTPUT,
+            duration=spec.timeout,
+            logs=self._log(name),
+        )
 
     def _create(self, body):
         try:
@@ -160,7 +158,7 @@ class ImagePods:
         finally:
             response.release_conn()
         text = data[:MAX_LOG_BYTES].decode("utf-8", errors="replace")
-        return text + TRUNCATED if len(data) > MAX_LOG_BYTES else text
+        return text + protocol.LOG_TRUNCATED if len(data) > MAX_LOG_BYTES else text
 
     def _delete(self, name):
         try:
@@ -204,9 +202,9 @@ def _ended(pod, state, logs, observed):
     else:
         duration = round(observed, 3)
     if pod.status.phase == "Succeeded":
-        return {"success": True, "duration": duration, "output": None, "logs": logs}
+        return protocol.ExecuteReply(success=True, output=None, duration=duration, logs=logs)
     output = _failure(pod, terminated)
-    return {"success": False, "duration": duration, "output": output, "logs": logs}
+    return protocol.ExecuteReply(success=False, output=output, duration=duration, logs=logs)
 
 
 def _failure(pod, terminated):
@@ -216,7 +214,7 @@ def _failure(pod, terminated):
         message = f": {pod.status.message}" if pod.status.message else ""
         return f"The pod failed ({reason}){message}."
     if terminated.reason == "OOMKilled":
-        return server.RESOURCE_OUTPUT
+        return protocol.RESOURCE_OUTPUT
     if terminated.message:  # what the container wrote to its termination log
         return terminated.message.strip()
     return f"Exit code {terminated.exit_code}."

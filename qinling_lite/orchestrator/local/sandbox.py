@@ -2,10 +2,10 @@
 
 With bubblewrap, a worker is a runtime server alone in namespaces of its own (pid,
 network, IPC, UTS, mount), beside bubblewrap's init, so that it can end every process an
-execution started. It sees the system's ``/usr`` and its interpreter read-only,
-the server script copied in, and two size-capped tmpfs: its work directory and ``/tmp``.
-No path of the host's state reaches it: its socket, log and egress tunnel come in as file
-descriptors.
+execution started. It sees the system's ``/usr`` and its interpreter read-only, the runtime
+server's zip application copied in, and two size-capped tmpfs: its work directory and
+``/tmp``. No path of the host's state reaches it: its socket, log, egress tunnel and the
+zip application come in as file descriptors.
 
 Identity: as root, bubblewrap sets the namespaces up and ``setpriv`` drops to the worker's
 own uid and gid, with no capability and no new privileges, so the worker is never root on
@@ -19,6 +19,7 @@ sandbox) and RLIMIT_NPROC of its uid.
 
 import ctypes
 import dataclasses
+import fcntl
 import json
 import os
 import pathlib
@@ -32,26 +33,26 @@ import sys
 from oslo_log import log as logging
 
 from qinling_lite import exceptions
+from qinling_lite.runtime import archive
 
 LOG = logging.getLogger(__name__)
 
-SERVER = pathlib.Path(__file__).resolve().parents[2] / "runtime" / "server.py"
 WORK_NAME = "work"
 NOFILE = 1024
 ADDRESS_SPACE_HEADROOM = 512 * 1024 * 1024
 PROBE_TIMEOUT = 30
 
 _PATH = "/usr/bin:/bin"
-_INSIDE_SERVER = "/qinling/server.py"
+_INSIDE_RUNTIME = "/qinling/runtime.pyz"
 _INSIDE_WORK = "/work"
 _TOP_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _CERTIFICATES = "/etc/ssl/certs"
 _PR_SET_PDEATHSIG = 1
+_SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
 _INTERPRETER_INFO = (
     "import json, site, sys; "
     "print(json.dumps([[sys.base_prefix, sys.base_exec_prefix], site.getsitepackages()]))"
 )
-_PROBE = "import os, sys; open(sys.argv[1]).close(); os.stat(sys.argv[2])"
 
 
 @dataclasses.dataclass
@@ -75,7 +76,11 @@ def default_python():
 
 class Sandbox:
     """Starts runtime servers under bubblewrap (``prefix`` is bwrap's argv up to the
-    per-worker part) or as plain processes (``prefix`` None)."""
+    per-worker part) or as plain processes (``prefix`` None).
+
+    Each runs the runtime package as a zip application built once, here, from the
+    installed sources, and handed to each worker as a file descriptor.
+    """
 
     def __init__(self, python, address_space, max_processes, prefix=None, egress=False):
         self.kind = "none" if prefix is None else "bwrap"
@@ -85,6 +90,7 @@ class Sandbox:
         self._address_space = address_space
         self._max_processes = max_processes
         self._prefix = prefix
+        self._runtime = archive.build()
         self._setpriv = shutil.which("setpriv") if prefix and self.privileged else None
         if prefix and self.privileged and self._setpriv is None:
             raise exceptions.OrchestratorError(
@@ -115,14 +121,14 @@ class Sandbox:
         return self._popen(args, launch, fds, stdout=launch.log, stderr=launch.log)
 
     def probe(self, uid):
-        """Check that a worker as ``uid`` could run the interpreter and read the server.
+        """Check that a worker as ``uid`` could run the runtime server: its ``--help``.
 
         Raises OrchestratorError with the reason (and what to do) if not.
         """
         launch = Launch(directory="/", listener=None, log=-1, uid=uid)
         try:
             proc = self._popen(
-                ["-c", _PROBE, _INSIDE_SERVER if self._prefix else str(SERVER), "/"],
+                ["--help"],
                 launch,
                 [],
                 stdout=subprocess.PIPE,
@@ -154,24 +160,26 @@ class Sandbox:
         )
 
     def _popen(self, args, launch, fds, server=True, **kwargs):
-        """Popen ``python -I -S [server] *args`` in the sandbox for ``launch``.
+        """Popen ``python -I -S runtime.pyz *args`` in the sandbox for ``launch`` (a
+        worker's ``server``, or a probe).
+
+        Without bubblewrap the zip application is read at ``/proc/self/fd/N``.
 
         Its working directory on the host is the worker's private directory: under
         bubblewrap that is where ``/proc/PID/cwd`` of the sandbox's (outer) process points;
         inside, nothing names it (bubblewrap's options come through a pipe, not its
         command line, which its init in the sandbox shares).
         """
-        opened = []
+        opened = [_sealed_file("runtime.pyz", self._runtime)]
         try:
             if self._prefix is None:
                 home = os.path.join(launch.directory, WORK_NAME) if server else "/"
-                argv = [self._python, "-I", "-S", *([str(SERVER)] if server else []), *args]
+                argv = [self._python, "-I", "-S", f"/proc/self/fd/{opened[0]}", *args]
                 drop_to = launch.uid
             else:
                 home = _INSIDE_WORK
-                opened.append(os.open(SERVER, os.O_RDONLY | os.O_CLOEXEC))
-                inner = [*self._prefix[1:], "--perms", "0444", "--file", str(opened[-1])]
-                inner += [_INSIDE_SERVER, "--chdir", home, "--setenv", "HOME", home]
+                inner = [*self._prefix[1:], "--perms", "0444", "--file", str(opened[0])]
+                inner += [_INSIDE_RUNTIME, "--chdir", home, "--setenv", "HOME", home]
                 opened.append(_pipe_with(b"".join(os.fsencode(arg) + b"\0" for arg in inner)))
                 argv = [self._prefix[0], "--args", str(opened[-1]), "--"]
                 if self._setpriv is not None:
@@ -180,7 +188,7 @@ class Sandbox:
                         *("--clear-groups", "--inh-caps=-all", "--bounding-set=-all"),
                         *("--no-new-privs", "--pdeathsig=keep", "--"),
                     ]
-                argv += [self._python, "-I", "-S", *([_INSIDE_SERVER] if server else []), *args]
+                argv += [self._python, "-I", "-S", _INSIDE_RUNTIME, *args]
                 drop_to = None  # setpriv does it, inside
             nproc = self._max_processes if launch.uid is not None else None
             return subprocess.Popen(
@@ -198,6 +206,21 @@ class Sandbox:
         finally:
             for fd in opened:
                 os.close(fd)
+
+
+def _sealed_file(name, data):
+    """A memory file holding ``data``, which nobody can change, read from its start."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _pipe_with(data):
@@ -324,8 +347,6 @@ def from_conf(conf, egress=False, probe_uid=None):
     opts = conf.local_orchestrator
     python = opts.python or default_python()
     address_space = conf.resource_limits.max_memory + ADDRESS_SPACE_HEADROOM
-    if not SERVER.is_file():
-        raise exceptions.OrchestratorError(f"The runtime server {SERVER} is missing.")
     if opts.sandbox != "none":
         try:
             prefix = _bwrap_prefix(python, conf.state_path, egress)

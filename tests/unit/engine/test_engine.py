@@ -19,7 +19,7 @@ from qinling_lite.db import migration
 from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.engine import executions, manager, periodic
 from qinling_lite.engine import service as engine_service
-from qinling_lite.runtime import server as runtime_server
+from qinling_lite.runtime import protocol
 from tests import db_backends
 from tests.unit.orchestrator.kubernetes import harness
 
@@ -277,7 +277,7 @@ def test_periodic_task_repeats_survives_errors_and_stops():
     assert len(calls) == stopped_at
 
 
-TOO_LARGE = runtime_server.OUTPUT_TOO_LARGE
+TOO_LARGE = protocol.OUTPUT_TOO_LARGE
 
 
 def test_an_output_over_the_configured_cap_fails_and_is_not_kept(conf, database):

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from qinling_lite.orchestrator.local import egress
-from qinling_lite.runtime import server
+from qinling_lite.runtime import os_session
 
 
 class Echo(http.server.BaseHTTPRequestHandler):
@@ -74,7 +74,7 @@ def proxy(make_proxy, services):
 
 def session(channel, url):
     auth = {"auth_url": url, "token": "t", "user_id": "u", "project_id": "p", "catalog": []}
-    return server.OpenStackSession(auth, egress=channel)
+    return os_session.OpenStackSession(auth, egress=channel)
 
 
 def tunnel(channel, request, send=None):

@@ -14,7 +14,8 @@ import pytest
 
 from qinling_lite import exceptions
 from qinling_lite.orchestrator import worker_client
-from qinling_lite.orchestrator.local import sandbox
+from qinling_lite.runtime import protocol
+from tests import runtime_server
 from tests.unit.orchestrator.conftest import HELLO_WORLD, make_zip, payload, spec, wait_for
 
 IDLE_TIMEOUT = 0.2
@@ -33,7 +34,7 @@ def server(socket_dir):
     path = os.path.join(socket_dir, "s")
     args = ["--unix-socket", path, "--workdir", os.path.join(socket_dir, "work")]
     process = subprocess.Popen(
-        [sys.executable, "-I", "-S", str(sandbox.SERVER), *args, "--idle-timeout", "0.2"]
+        [*runtime_server.command(socket_dir), *args, "--idle-timeout", "0.2"]
     )
     assert wait_for(lambda: os.path.exists(path))
     yield path
@@ -76,13 +77,22 @@ def test_no_server_is_a_worker_error(socket_dir):
         client.ping(5)
 
 
+OK = {
+    "/ping": {"status": "ok", "function_id": None, "version": None},
+    "/load": {"loaded": True, "error": None},
+    "/execute": {"success": True, "output": "ok", "duration": 0.1, "logs": ""},
+}
+PADDED_REPLY = {"success": True, "output": None, "duration": 0.1, "logs": ""}
+
+
 class ScriptedServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     """Reads HTTP requests and does what ``script`` says for each, in order.
 
-    ``ok``: answer 200 JSON; ``drop``: close without answering; ``hang``: never answer;
-    ``text``: answer 200 that is not JSON; ``error``: answer 500; ``flood``: answer 200
-    with a Content-Length of 1 GiB and send it; ``flood-chunked``: answer 200 in chunks
-    without end; ``padded``: answer 200 JSON of exactly ``padded_size`` bytes.
+    ``ok``: answer the route's reply (``OK``); ``drop``: close without answering; ``hang``:
+    never answer; ``text``: answer 200 that is not JSON; ``wrong``: answer 200 JSON that
+    is no reply; ``error``: answer 500; ``flood``: answer 200 with a Content-Length of
+    1 GiB and send it; ``flood-chunked``: answer 200 in chunks without end; ``padded``:
+    answer an execution's reply of exactly ``padded_size`` bytes, its log padded.
     """
 
     daemon_threads = True
@@ -110,7 +120,8 @@ class _ScriptedHandler(socketserver.StreamRequestHandler):
                 if name.lower() == "content-length":
                     length = int(value)
             self.rfile.read(length)
-            self.server.received.append(" ".join(request_line.decode().split()[:2]))
+            method, path = request_line.decode().split()[:2]
+            self.server.received.append(f"{method} {path}")
             action = self.server.script.pop(0)
             if action == "drop":
                 return
@@ -121,14 +132,15 @@ class _ScriptedHandler(socketserver.StreamRequestHandler):
                 self._flood(chunked=action == "flood-chunked")
                 return
             if action == "padded":
-                body = json.dumps({"pad": ""}).encode()
-                body = json.dumps({"pad": "x" * (self.server.padded_size - len(body))}).encode()
+                padding = "x" * (self.server.padded_size - len(json.dumps(PADDED_REPLY)))
+                body = json.dumps({**PADDED_REPLY, "logs": padding}).encode()
                 action = "ok"
             else:
-                body = json.dumps({"status": "ok"}).encode()
+                body = json.dumps(OK[path.partition("?")[0]]).encode()
             status, body = {
                 "ok": (200, body),
                 "text": (200, b"<html>"),
+                "wrong": (200, b'{"success": "yes"}'),
                 "error": (500, b'{"error": "boom"}'),
             }[action]
             self.wfile.write(
@@ -184,7 +196,7 @@ def test_an_execution_is_never_sent_twice(scripted):
 def test_ping_is_retried_once_on_a_dropped_connection(scripted):
     server, client = scripted("ok", "drop", "ok", "drop", "drop")
     client.ping(5)
-    assert client.ping(5) == {"status": "ok"}
+    assert client.ping(5) == OK["/ping"]
     with pytest.raises(exceptions.WorkerError):
         client.ping(5)
     assert server.received == ["GET /ping"] * 5
@@ -192,7 +204,12 @@ def test_ping_is_retried_once_on_a_dropped_connection(scripted):
 
 @pytest.mark.parametrize(
     ("action", "message"),
-    [("text", "HTTP 200: <html>"), ("error", "HTTP 500"), ("hang", "did not answer")],
+    [
+        ("text", r"/execute with no ExecuteReply \(body is not valid JSON\): <html>$"),
+        ("wrong", r"/execute with no ExecuteReply \(field 'success' is missing or has a wrong"),
+        ("error", "/execute with HTTP 500: boom$"),
+        ("hang", "did not answer"),
+    ],
 )
 def test_bad_answers_are_worker_errors(scripted, action, message):
     server, client = scripted(action)
@@ -212,7 +229,7 @@ def test_the_cap_of_the_payload_reaches_the_runtime_server(server):
 
 
 CAP = 1024
-ANSWER_LIMIT = CAP + worker_client.MAX_LOG_JSON_BYTES + worker_client.ANSWER_MARGIN
+ANSWER_LIMIT = protocol.max_reply_bytes(CAP)
 
 
 @pytest.mark.parametrize("action", ["flood", "flood-chunked"])
@@ -225,14 +242,14 @@ def test_an_answer_over_the_bound_is_a_worker_error_and_is_not_read(scripted, ac
     )
     # What the worker sent past the bound sat in the socket's buffers, at most.
     assert server.sent < ANSWER_LIMIT + 8 * 1024 * 1024
-    assert client.ping(5) == {"status": "ok"}  # on a new connection
+    assert client.ping(5) == OK["/ping"]  # on a new connection
 
 
 def test_an_answer_at_the_bound_is_read(scripted):
     server, client = scripted("padded", "padded")
     server.padded_size = ANSWER_LIMIT
     answer = client.execute({**payload(), "max_result_size": CAP}, 5)
-    assert len(answer["pad"]) == ANSWER_LIMIT - len('{"pad": ""}')
+    assert len(answer["logs"]) == ANSWER_LIMIT - len(json.dumps(PADDED_REPLY))
     with pytest.raises(exceptions.WorkerError, match="more than"):
         client.execute({**payload(), "max_result_size": CAP - 1}, 5)
 
@@ -244,3 +261,10 @@ def test_without_a_cap_in_the_payload_the_bound_is_the_runtime_default(scripted)
     server.padded_size = 8 * 1024 * 1024
     with pytest.raises(exceptions.WorkerError, match="more than"):
         client.execute(payload(), 5)
+
+
+def test_a_request_the_protocol_refuses_is_not_sent(scripted):
+    server, client = scripted("ok")
+    with pytest.raises(protocol.ProtocolError, match="'timeout' must be a positive number"):
+        client.execute(payload(timeout=0), 5)
+    assert server.received == []

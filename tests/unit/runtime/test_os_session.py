@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from qinling_lite.runtime import server
+from qinling_lite.runtime import os_session
 
 
 class FakeService(http.server.BaseHTTPRequestHandler):
@@ -44,7 +44,7 @@ def service():
 
 @pytest.fixture
 def session(service):
-    return server.OpenStackSession(
+    return os_session.OpenStackSession(
         {
             "auth_url": f"{service}/identity/v3",
             "token": "trust-scoped-token",
@@ -90,7 +90,7 @@ def test_calls_carry_the_token_and_resolve_endpoints(session):
 
 
 def test_error_statuses_raise_unless_asked_not_to(session, service):
-    with pytest.raises(server.OpenStackError) as error:
+    with pytest.raises(os_session.OpenStackError) as error:
         session.delete(f"{service}/missing")
     assert error.value.response.status_code == 404
     answer = session.get(f"{service}/missing", raise_exc=False)

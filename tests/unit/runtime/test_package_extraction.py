@@ -8,7 +8,8 @@ import zlib
 
 import pytest
 
-import qinling_lite.runtime.server as server_module
+from qinling_lite.runtime.package import extract_package
+from qinling_lite.runtime.protocol import RequestError
 from tests.packages import (
     RawEntry,
     deflated_entry,
@@ -18,7 +19,7 @@ from tests.packages import (
     symlink_zip,
     zip_bomb,
 )
-from tests.unit.runtime.test_server import HELLO, Worker
+from tests.unit.runtime.test_server import HELLO, ServerProcess
 
 MIB = 1024 * 1024
 INFLATED = b"0" * (10 * MIB)
@@ -27,8 +28,8 @@ INFLATED = b"0" * (10 * MIB)
 def extract(package, dest, **limits):
     """The HTTPError of a refused extraction, or None."""
     try:
-        server_module._extract_package(package, str(dest), **limits)
-    except server_module.HTTPError as e:
+        extract_package(package, str(dest), **limits)
+    except RequestError as e:
         return e
     return None
 
@@ -144,7 +145,7 @@ def test_directories_and_files_are_extracted(tmp_path):
 @pytest.fixture
 def worker(tmp_path):
     """A runtime server process; it must stop cleanly and print nothing."""
-    worker = Worker(tmp_path)
+    worker = ServerProcess(tmp_path)
     yield worker
     assert worker.stop() == 0
     assert worker.stderr_path.read_bytes() == b""

@@ -14,7 +14,7 @@ import kubernetes_validate
 import pytest
 
 from qinling_lite.orchestrator.local import sandbox as local_sandbox
-from qinling_lite.runtime import server
+from tests import runtime_server
 
 KUBERNETES_VERSIONS = ["1.30", "1.35"]
 KUBECONFIG = """apiVersion: v1
@@ -48,6 +48,7 @@ class Launcher:
     def __init__(self, directory):
         self._directory = directory
         self._processes = {}
+        self._command = runtime_server.command(directory, local_sandbox.default_python())
 
     def start(self, name, args):
         with socket.socket() as probe:
@@ -62,7 +63,7 @@ class Launcher:
         for index, option in enumerate(args[:-1]):
             argv[index + 1] = values.get(option, argv[index + 1])
         process = subprocess.Popen(
-            [local_sandbox.default_python(), "-I", "-S", server.__file__, *argv],
+            [*self._command, *argv],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -9,6 +9,7 @@ import pytest
 from qinling_lite import exceptions
 from qinling_lite.orchestrator import base
 from qinling_lite.orchestrator.kubernetes import image_pods, manifests
+from qinling_lite.runtime import protocol
 from tests.unit.orchestrator.conftest import MIB, wait_for
 from tests.unit.orchestrator.kubernetes.harness import ECHO, EXIT, SLEEP
 
@@ -130,7 +131,7 @@ def test_each_attempt_gets_its_own_pod(orch, cluster):
 def test_a_long_log_is_truncated(orch, cluster, monkeypatch):
     monkeypatch.setattr(image_pods, "MAX_LOG_BYTES", 10)
     answer = orch.run_image(ispec(), ["0123456789abc"])
-    assert answer["logs"] == 'args: ["01' + image_pods.TRUNCATED
+    assert answer["logs"] == 'args: ["01' + protocol.LOG_TRUNCATED
 
 
 def _run_in_background(orch, spec, args):

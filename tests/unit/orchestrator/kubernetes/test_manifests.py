@@ -10,7 +10,7 @@ from kubernetes import client
 from qinling_lite import config
 from qinling_lite.orchestrator import base
 from qinling_lite.orchestrator.kubernetes import manifests
-from qinling_lite.runtime import server
+from qinling_lite.runtime import archive, server
 from tests.unit.orchestrator.kubernetes import fake_api
 from tests.unit.orchestrator.kubernetes.harness import validate
 
@@ -183,8 +183,14 @@ def test_rbac_manifests_are_valid():
 
 
 def test_runtime_image_runs_the_runtime_server_of_the_repository():
+    """It builds the zip application of the runtime package, as the local orchestrator
+    does, and runs it."""
     dockerfile = (ROOT / "runtimes/python/Dockerfile").read_text()
-    source = pathlib.Path(server.__file__).relative_to(ROOT)
-    assert re.search(rf"^COPY {source} /opt/qinling-lite/server.py$", dockerfile, re.M)
+    package = pathlib.Path(archive.__file__).parent.relative_to(ROOT)
+    assert re.search(rf"^COPY {package}/\*\.py /build/{package}/$", dockerfile, re.M)
+    build = "RUN cd /build && python3 -m qinling_lite.runtime.archive /build/runtime.pyz"
+    assert re.search(rf"^{re.escape(build)}$", dockerfile, re.M)
+    run = 'ENTRYPOINT ["python3", "-I", "-S", "/opt/qinling-lite/runtime.pyz"]'
+    assert re.search(rf"^{re.escape(run)}$", dockerfile, re.M)
     assert re.search(r"^USER 10001:10001$", dockerfile, re.M)
     assert re.search(r"^EXPOSE 9090$", dockerfile, re.M)
