@@ -1,16 +1,15 @@
 """Image functions through the API application, in process, on SQLite: create, show,
 list, download, update, versions, executions and delete, as the CLI sends them."""
 
-import contextlib
 import json
 
 import pytest
 import webob
-from oslo_config import cfg
 
-from qinling_lite import config, rpc, storage
+from qinling_lite import config, storage
 from qinling_lite.api import app as api_app
 from qinling_lite.db import migration
+from qinling_lite.rpc import engine_api
 from tests import db_backends
 
 CONF = config.CONF
@@ -19,7 +18,7 @@ IMAGE_CODE = {"source": "image", "image": IMAGE}
 REFUSED_CHANGE = "The image type function code can not be changed."
 
 
-class RecordingEngine(rpc.EngineClient):
+class RecordingEngine(engine_api.EngineClient):
     """An engine client that records what the API asks of the engines."""
 
     def __init__(self):
@@ -38,22 +37,14 @@ def engine():
 
 
 @pytest.fixture
-def app(tmp_path, engine):
+def app(tmp_path, engine, config_fixture):
     """The API without authentication, for an engine on the Kubernetes orchestrator."""
-    with contextlib.suppress(cfg.RequiredOptError):  # options other tests registered
-        CONF([], project="qinling-lite")
-    overrides = [
-        ("state_path", str(tmp_path), None),
-        ("auth_enable", False, "api"),
-        ("orchestrator", "kubernetes", "engine"),
-    ]
-    for name, value, group in overrides:
-        CONF.set_override(name, value, group)
+    config_fixture.config(state_path=str(tmp_path))
+    config_fixture.config(group="api", auth_enable=False)
+    config_fixture.config(group="engine", orchestrator="kubernetes")
     with db_backends.use_database(f"sqlite:///{tmp_path / 'api.sqlite'}"):
         migration.upgrade()
         yield api_app.setup_app(CONF, engine, storage.load(CONF))
-    for name, _, group in overrides:
-        CONF.clear_override(name, group)
 
 
 def call(app, method, path, **kwargs):
@@ -133,8 +124,8 @@ def test_an_image_function_takes_no_package(app):
     assert fault(response) == "An image function takes no package."
 
 
-def test_the_local_orchestrator_cannot_have_image_functions(app):
-    CONF.set_override("orchestrator", "local", "engine")
+def test_the_local_orchestrator_cannot_have_image_functions(app, config_fixture):
+    config_fixture.config(group="engine", orchestrator="local")
     response = create(app)
     assert response.status_int == 400
     assert "need the Kubernetes orchestrator" in fault(response)

@@ -12,18 +12,18 @@ import zipfile
 
 import pytest
 
-from qinling_lite import config, exceptions, function_input, rpc, status, storage
-from qinling_lite.db import api as db_api
+from qinling_lite import exceptions, function_input, status, storage
+from qinling_lite.db import executions as executions_db
 from qinling_lite.db import functions as functions_db
 from qinling_lite.db import migration
 from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.engine import executions, manager, periodic
 from qinling_lite.engine import service as engine_service
+from qinling_lite.rpc import engine_api
 from qinling_lite.runtime import protocol
 from tests import db_backends
 from tests.unit.orchestrator.kubernetes import harness
 
-CONF = config.CONF
 HELLO = (
     "def main(name='World', **kwargs):\n"
     "    print('hello from', name)\n"
@@ -32,21 +32,16 @@ HELLO = (
 
 
 @pytest.fixture(params=["local", "kubernetes"])
-def conf(request, tmp_path):
+def conf(request, tmp_path, config_fixture):
     """CONF for an engine on the orchestrator named by the parameter, with pools of one
     pre-warmed worker."""
     if request.param == "kubernetes":
         request.getfixturevalue("kubernetes_conf")
         request.getfixturevalue("cluster").launcher = request.getfixturevalue("launcher")
-    CONF([], project="qinling-lite")
-    CONF.set_override("state_path", str(tmp_path))
-    CONF.set_override("pool_size", 1, group="local_orchestrator")
-    CONF.set_override("replicas", 1, group="kubernetes")
-    yield CONF
-    CONF.clear_override("state_path")
-    CONF.clear_override("pool_size", group="local_orchestrator")
-    CONF.clear_override("replicas", group="kubernetes")
-    CONF.clear_override("python", group="local_orchestrator")
+    config_fixture.config(state_path=str(tmp_path))
+    config_fixture.config(group="local_orchestrator", pool_size=1)
+    config_fixture.config(group="kubernetes", replicas=1)
+    return config_fixture.conf
 
 
 local_only = pytest.mark.parametrize("conf", ["local"], indirect=True)
@@ -102,7 +97,7 @@ def _image_function(image, timeout=5):
 
 
 def _pending(function, **values):
-    return db_api.create_execution(
+    return executions_db.create(
         {"function_id": function.id, "project_id": function.project_id, **values}
     )
 
@@ -115,8 +110,8 @@ def test_create_runtime_makes_it_available(engine):
 
 
 @local_only
-def test_an_engine_whose_workers_cannot_start_says_why_at_once(conf, database):
-    conf.set_override("python", "/nonexistent/python3", group="local_orchestrator")
+def test_an_engine_whose_workers_cannot_start_says_why_at_once(conf, database, config_fixture):
+    config_fixture.config(group="local_orchestrator", python="/nonexistent/python3")
     with pytest.raises(exceptions.OrchestratorError, match="/nonexistent/python3"):
         engine_service.EngineService(conf)
 
@@ -130,7 +125,7 @@ def test_run_records_one_outcome(engine, conf):
     assert outcome["status"] == status.SUCCESS
     assert outcome["result"]["output"] == "Hello, Engine"
 
-    stored = db_api.get_execution(execution.id)
+    stored = executions_db.get(execution.id)
     assert stored.status == status.SUCCESS
     assert stored.result == outcome["result"]
     assert "hello from Engine" in stored.logs
@@ -164,7 +159,7 @@ def test_an_execution_of_a_deleted_function_ends_in_error(engine, conf):
     outcome = engine.manager.create_execution(None, execution.id)
     assert outcome["status"] == status.ERROR
     assert outcome["result"]["output"].startswith("Function not found")
-    assert db_api.get_execution(execution.id).status == status.ERROR
+    assert executions_db.get(execution.id).status == status.ERROR
 
 
 def test_a_missing_package_ends_in_error(engine, conf):
@@ -204,7 +199,7 @@ def test_an_image_function_runs_once_per_execution_with_its_input_as_arguments(e
         outcome = engine.manager.create_execution(None, execution.id)
         assert outcome["status"] == status.SUCCESS
         assert outcome["result"]["output"] is None
-        assert db_api.get_execution(execution.id).logs == f"args: {args}\n"
+        assert executions_db.get(execution.id).logs == f"args: {args}\n"
     assert functions_db.get(echo.id).count == 2
 
     failing = _pending(_image_function(harness.EXIT), input="7")
@@ -254,7 +249,7 @@ def test_delete_runtime_removes_pool_and_row(engine):
 
 
 def test_manager_declares_the_rpc_target():
-    assert manager.EngineManager.target.version == rpc.API_VERSION
+    assert manager.EngineManager.target.version == engine_api.RPC_API_VERSION
 
 
 def test_periodic_task_repeats_survives_errors_and_stops():
@@ -280,10 +275,10 @@ def test_periodic_task_repeats_survives_errors_and_stops():
 TOO_LARGE = protocol.OUTPUT_TOO_LARGE
 
 
-def test_an_output_over_the_configured_cap_fails_and_is_not_kept(conf, database):
+def test_an_output_over_the_configured_cap_fails_and_is_not_kept(conf, database, config_fixture):
     """The cap of ``[resource_limits] max_result_size`` reaches the worker with each
     execution: the runtime server refuses the output, on either orchestrator."""
-    conf.set_override("max_result_size", 2048, group="resource_limits")
+    config_fixture.config(group="resource_limits", max_result_size=2048)
     service = engine_service.EngineService(conf)
     try:
         source = "def main(size, **kwargs):\n    return 'x' * size\n"
@@ -296,10 +291,9 @@ def test_an_output_over_the_configured_cap_fails_and_is_not_kept(conf, database)
             execution = _pending(function, input={"size": size})
             outcome = service.manager.create_execution(None, execution.id)
             assert (outcome["status"], outcome["result"]["output"]) == expected
-            assert db_api.get_execution(execution.id).result["output"] == expected[1]
+            assert executions_db.get(execution.id).result["output"] == expected[1]
     finally:
         service.stop()
-        conf.clear_override("max_result_size", group="resource_limits")
 
 
 @pytest.mark.parametrize(

@@ -180,21 +180,6 @@ def python_for(sandbox):
 
 
 @pytest.fixture
-def override():
-    """``override(group, name=value, ...)`` sets CONF options until the test ends."""
-    done = []
-
-    def set_options(group, **values):
-        for name, value in values.items():
-            CONF.set_override(name, value, group)
-            done.append((name, group))
-
-    yield set_options
-    for name, group in done:
-        CONF.clear_override(name, group)
-
-
-@pytest.fixture
 def work_dir():
     """A short directory (Unix socket paths are short) that workers as nobody can reach."""
     path = tempfile.mkdtemp(prefix="ql-")
@@ -211,11 +196,11 @@ def sandbox(request):
 
 
 @pytest.fixture
-def conf(override, work_dir, sandbox):
+def conf(config_fixture, work_dir, sandbox):
     """CONF for a local orchestrator in ``sandbox`` mode, its state under ``work_dir``."""
-    override(None, state_path=work_dir)
-    override(
-        "local_orchestrator",
+    config_fixture.config(state_path=work_dir)
+    config_fixture.config(
+        group="local_orchestrator",
         sandbox=sandbox,
         python=python_for(sandbox),
         work_dir=os.path.join(work_dir, "w"),

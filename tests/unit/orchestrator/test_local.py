@@ -51,8 +51,8 @@ def test_pool_refills_in_the_background(orch):
     assert wait_for(lambda: orch.get_pool("rt") == {"total": 3, "available": 2})
 
 
-def test_cold_start_when_the_pool_is_empty(override, make_orchestrator):
-    override("local_orchestrator", pool_size=0)
+def test_cold_start_when_the_pool_is_empty(config_fixture, make_orchestrator):
+    config_fixture.config(group="local_orchestrator", pool_size=0)
     orch = make_orchestrator()
     orch.create_pool("rt", "python3")
     assert orch.get_pool("rt") == {"total": 0, "available": 0}
@@ -250,8 +250,8 @@ def test_stop_kills_everything(orch, conf):
         run(orch, spec(), hello())
 
 
-def test_scale_up_binds_warm_workers_and_scale_down_keeps_one(override, make_orchestrator):
-    override("local_orchestrator", max_workers_per_function=4)
+def test_scale_up_binds_warm_workers_and_scale_down_keeps_one(config_fixture, make_orchestrator):
+    config_fixture.config(group="local_orchestrator", max_workers_per_function=4)
     orch = make_orchestrator()
     orch.create_pool("rt", "python3")
     package = hello()

@@ -157,8 +157,8 @@ def cgroup_dirs():
     return found
 
 
-def test_bad_interpreter_fails_at_start(override, make_orchestrator, conf):
-    override("local_orchestrator", python="/nonexistent/python3")
+def test_bad_interpreter_fails_at_start(config_fixture, make_orchestrator, conf):
+    config_fixture.config(group="local_orchestrator", python="/nonexistent/python3")
     with pytest.raises(exceptions.OrchestratorError, match="/nonexistent/python3"):
         make_orchestrator()
     assert processes_using(conf.local_orchestrator.work_dir) == []
@@ -166,8 +166,8 @@ def test_bad_interpreter_fails_at_start(override, make_orchestrator, conf):
 
 
 @pytest.mark.parametrize("sandbox", ["none"], indirect=True)
-def test_bwrap_missing_fails_at_start(override, monkeypatch, make_orchestrator, tmp_path):
-    override("local_orchestrator", sandbox="bwrap")
+def test_bwrap_missing_fails_at_start(config_fixture, monkeypatch, make_orchestrator, tmp_path):
+    config_fixture.config(group="local_orchestrator", sandbox="bwrap")
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(exceptions.OrchestratorError, match="no bwrap on PATH"):
         make_orchestrator()
@@ -176,7 +176,7 @@ def test_bwrap_missing_fails_at_start(override, monkeypatch, make_orchestrator, 
 @pytest.mark.skipif(os.geteuid() != 0, reason="workers take uids of their own as root only")
 @pytest.mark.parametrize("sandbox", ["none"], indirect=True)
 def test_root_without_bwrap_says_what_to_install(
-    override, monkeypatch, make_orchestrator, tmp_path
+    config_fixture, monkeypatch, make_orchestrator, tmp_path
 ):
     """As root without bubblewrap, an interpreter that the workers' uids cannot run (one
     under a private home, as pyenv's under /root) is refused, with what to do."""
@@ -186,7 +186,7 @@ def test_root_without_bwrap_says_what_to_install(
     with open(os.path.realpath(sys.executable), "rb") as interpreter:
         copy.write_bytes(interpreter.read())
     copy.chmod(0o755)
-    override("local_orchestrator", sandbox="auto", python=str(copy))
+    config_fixture.config(group="local_orchestrator", sandbox="auto", python=str(copy))
     monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap
     with pytest.raises(exceptions.OrchestratorError) as raised:
         make_orchestrator()
@@ -195,8 +195,10 @@ def test_root_without_bwrap_says_what_to_install(
 
 
 @pytest.mark.parametrize("sandbox", ["none"], indirect=True)
-def test_auto_without_bwrap_falls_back_to_none(override, monkeypatch, make_orchestrator, tmp_path):
-    override("local_orchestrator", sandbox="auto")
+def test_auto_without_bwrap_falls_back_to_none(
+    config_fixture, monkeypatch, make_orchestrator, tmp_path
+):
+    config_fixture.config(group="local_orchestrator", sandbox="auto")
     monkeypatch.setenv("PATH", str(tmp_path))
     orch = make_orchestrator()
     orch.create_pool("rt", "python3")
@@ -216,8 +218,8 @@ def test_stale_worker_dirs_are_removed(make_orchestrator, conf):
     assert not left & {"crashed1", "halfmade"}
 
 
-def test_too_long_work_dir_is_refused(override, work_dir):
-    override("local_orchestrator", work_dir=os.path.join(work_dir, "x" * 100))
+def test_too_long_work_dir_is_refused(config_fixture, work_dir):
+    config_fixture.config(group="local_orchestrator", work_dir=os.path.join(work_dir, "x" * 100))
     with pytest.raises(exceptions.OrchestratorError, match="too long"):
         orchestrator.load(config.CONF)
 

@@ -2,9 +2,7 @@
 
 import pytest
 
-from qinling_lite import config, orchestrator
-
-CONF = config.CONF
+from qinling_lite import orchestrator
 
 
 @pytest.fixture
@@ -14,16 +12,13 @@ def conf(kubernetes_conf):
 
 
 @pytest.fixture
-def make_orchestrator(conf):
+def make_orchestrator(conf, config_fixture):
     """Build orchestrators (``make(host)`` names the engine); stopped at the end."""
     built = []
 
     def make(host="engine-1"):
-        CONF.set_override("host", host, "engine")
-        try:
-            built.append(orchestrator.load(conf))
-        finally:
-            CONF.clear_override("host", "engine")
+        config_fixture.config(group="engine", host=host)  # read when an orchestrator is built
+        built.append(orchestrator.load(conf))
         return built[-1]
 
     yield make

@@ -11,16 +11,14 @@ from tests.unit.engine.test_engine import _function, _pending
 
 
 @pytest.fixture
-def engine(conf, cluster, launcher, tmp_path):
+def engine(conf, cluster, launcher, tmp_path, config_fixture):
     cluster.launcher = launcher
-    conf([], project="qinling-lite")
-    conf.set_override("state_path", str(tmp_path))
+    config_fixture.config(state_path=str(tmp_path))
     with db_backends.use_database(f"sqlite:///{tmp_path / 'engine.sqlite'}"):
         migration.upgrade()
         service = engine_service.EngineService(conf)
         yield service
         service.stop()
-    conf.clear_override("state_path")
 
 
 def test_runtime_and_execution_through_pods(engine, conf, cluster):
@@ -41,8 +39,10 @@ def test_runtime_and_execution_through_pods(engine, conf, cluster):
     assert cluster.pods() == []
 
 
-def test_a_failed_image_update_keeps_the_runtime_on_its_image(engine, conf, cluster, override):
-    override("kubernetes", pool_timeout=0.3)
+def test_a_failed_image_update_keeps_the_runtime_on_its_image(
+    engine, conf, cluster, config_fixture
+):
+    config_fixture.config(group="kubernetes", pool_timeout=0.3)
     cluster.bad_images.add("broken")
     runtime, _ = _function(conf)
     engine.manager.create_runtime(None, runtime.id)

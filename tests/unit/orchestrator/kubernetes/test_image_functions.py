@@ -113,8 +113,8 @@ def test_an_image_that_cannot_run_is_an_error_at_once(orch, cluster, image, reas
     assert image_pods_in(cluster) == []
 
 
-def test_a_pod_that_does_not_start_in_time_is_an_error(orch, cluster, override, monkeypatch):
-    override("kubernetes", image_start_timeout=1)
+def test_a_pod_that_does_not_start_in_time_is_an_error(orch, cluster, config_fixture, monkeypatch):
+    config_fixture.config(group="kubernetes", image_start_timeout=1)
     # Never synced: the pod stays Pending, its container waiting to be created.
     monkeypatch.setattr(cluster.kubelet, "sync", lambda key, pod: None)
     with pytest.raises(exceptions.OrchestratorError, match="did not start within 1 s"):

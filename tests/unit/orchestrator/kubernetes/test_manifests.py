@@ -24,9 +24,9 @@ def serialize(model):
 
 
 @pytest.fixture
-def opts(override):
-    override("kubernetes", replicas=4, worker_port=8080)
-    override("resource_limits", max_cpu=500, max_memory=256 * MIB)
+def opts(config_fixture):
+    config_fixture.config(group="kubernetes", replicas=4, worker_port=8080)
+    config_fixture.config(group="resource_limits", max_cpu=500, max_memory=256 * MIB)
     return CONF.kubernetes
 
 
@@ -74,8 +74,8 @@ def image_spec(execution_id="e1", attempt=1):
     )
 
 
-def test_image_pod(opts, override):
-    override("kubernetes", image_start_timeout=60, image_function_uid=4242)
+def test_image_pod(opts, config_fixture):
+    config_fixture.config(group="kubernetes", image_start_timeout=60, image_function_uid=4242)
     # A long id, not a UUID: the name stays a DNS-1123 label.
     spec = image_spec(execution_id="0F" * 30, attempt=2)
     pod = serialize(manifests.image_pod(spec, ["a", "b c"], opts, "engine-1"))
@@ -119,8 +119,10 @@ def test_pods_meet_the_restricted_pod_security_standard(opts):
     ]
 
 
-def test_image_network_policy_allows_no_ingress(opts, override):
-    override("kubernetes", engine_cidrs=["192.0.2.0/24"], egress_cidrs=["198.51.100.0/24"])
+def test_image_network_policy_allows_no_ingress(opts, config_fixture):
+    config_fixture.config(
+        group="kubernetes", engine_cidrs=["192.0.2.0/24"], egress_cidrs=["198.51.100.0/24"]
+    )
     worker, image = (serialize(p) for p in manifests.network_policies(opts))
     validate("networkpolicies", image)
     assert image["metadata"]["name"] == manifests.IMAGE_NETWORK_POLICY
@@ -147,9 +149,9 @@ def test_network_policy_denies_everything_by_default(opts):
     assert policy["spec"]["ingress"] == [] and policy["spec"]["egress"] == []
 
 
-def test_network_policy_allows_engines_cidrs_and_dns(opts, override):
-    override(
-        "kubernetes",
+def test_network_policy_allows_engines_cidrs_and_dns(opts, config_fixture):
+    config_fixture.config(
+        group="kubernetes",
         engine_pod_labels={"app": "qinling-lite-engine"},
         engine_namespace_labels={"kubernetes.io/metadata.name": "openstack"},
         engine_cidrs=["192.0.2.0/24"],

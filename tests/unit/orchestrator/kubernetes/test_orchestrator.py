@@ -56,8 +56,8 @@ def test_create_pool_makes_namespace_policy_and_waits_for_ready_pods(make_orches
     assert orch.get_pool("unknown") == {"total": 0, "available": 0}
 
 
-def test_create_pool_fails_when_pods_never_get_ready(make_orchestrator, cluster, override):
-    override("kubernetes", pool_timeout=0.3)
+def test_create_pool_fails_when_pods_never_get_ready(make_orchestrator, cluster, config_fixture):
+    config_fixture.config(group="kubernetes", pool_timeout=0.3)
     cluster.bad_images.add("broken")
     with pytest.raises(exceptions.OrchestratorError, match="not ready within"):
         make_orchestrator().create_pool("rt", "broken")
@@ -120,7 +120,7 @@ def test_two_engines_taking_pods_at_once_never_share_one(make_orchestrator, clus
         assert labels(cluster, name)["qinling-lite/function"] == function_id
 
 
-def test_busy_function_scales_up_to_the_cap_then_waits(orch, override):
+def test_busy_function_scales_up_to_the_cap_then_waits(orch):
     function = spec(entry="sleeper.main")
     package = sleeper()
     inside, leave = threading.Barrier(4), threading.Event()
@@ -160,8 +160,8 @@ def test_scale_up_takes_free_pods_and_scale_down_keeps_one(orch, cluster):
     assert name == kept
 
 
-def test_target_concurrency_queues_executions_on_busy_pods(orch, override):
-    override("kubernetes", target_concurrency=2)
+def test_target_concurrency_queues_executions_on_busy_pods(orch, config_fixture):
+    config_fixture.config(group="kubernetes", target_concurrency=2)
     function = spec(entry="sleeper.main")
     package = sleeper()
     results = []
@@ -230,8 +230,8 @@ def test_update_pool_rolls_out_the_new_image(orch, cluster):
     assert orch.get_pool("rt") == {"total": 2, "available": 2}
 
 
-def test_update_pool_rolls_back_an_image_that_does_not_get_ready(orch, cluster, override):
-    override("kubernetes", pool_timeout=0.3)
+def test_update_pool_rolls_back_an_image_that_does_not_get_ready(orch, cluster, config_fixture):
+    config_fixture.config(group="kubernetes", pool_timeout=0.3)
     cluster.bad_images.add("broken")
     with pytest.raises(exceptions.OrchestratorError, match="rolled back to python3"):
         orch.update_pool("rt", "broken")
