@@ -4,7 +4,7 @@ Every package a store keeps goes through ``check`` first: on function create and
 (``store``) and on version create (``snapshot``, for packages stored before these rules).
 Nothing is decompressed: the sizes checked are the ones the central directory declares.
 A header that lies about them is the runtime server's to catch: it extracts no entry past
-its declared size (``runtime/server.py``, ``_extract_package``), so what a worker writes
+its declared size (``runtime/package.py``, ``extract_package``), so what a worker writes
 stays within the declared total, which is checked here.
 
 Refused with 413: a declared uncompressed total over ``max_uncompressed_size``. Refused
