@@ -29,8 +29,8 @@ class Echo(http.server.BaseHTTPRequestHandler):
 def services():
     """Two HTTP services on loopback: (allowed URL, forbidden URL)."""
     servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo) for _ in range(2)]
-    for httpd in servers:
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    for httpd in servers:  # polling for shutdown every 0.5 s (the default) slowed teardowns
+        threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True).start()
     yield [f"http://127.0.0.1:{httpd.server_address[1]}" for httpd in servers]
     for httpd in servers:
         httpd.shutdown()
