@@ -124,6 +124,16 @@ engine_group = cfg.OptGroup("engine", title="Engine options")
 engine_opts = [
     cfg.StrOpt("topic", default="qinling_lite_engine", help="RPC topic of the engines."),
     cfg.StrOpt(
+        "rpc_version_cap",
+        regex=r"^1\.\d+$",
+        help="Newest engine RPC version qinling-lite-api sends (the versions are listed "
+        "in qinling_lite/rpc/engine_api.py). Unset, the newest this release knows. For a "
+        "rolling upgrade set it to the version of the oldest engine still running, upgrade "
+        "the engines, then unset it: meanwhile requests that need a newer version fall "
+        "back to an older way where there is one, and otherwise answer 503 without "
+        "reaching an engine.",
+    ),
+    cfg.StrOpt(
         "host",
         default=os.uname().nodename,
         sample_default="<hostname>",

@@ -7,9 +7,10 @@ over oslo.messaging.
 
 import os
 
-from qinling_lite import config, orchestrator, rpc, storage
+from qinling_lite import config, orchestrator, storage
 from qinling_lite.api import app
 from qinling_lite.db import session as db_session
+from qinling_lite.rpc import engine_api, transport
 
 
 def init_application():
@@ -17,7 +18,9 @@ def init_application():
     config.parse_args([], default_config_files=[config_file] if config_file else None)
     db_session.setup()
     orchestrator.orchestrator_class(config.CONF)  # fails here, not on a request, if unknown
-    engine_client = rpc.RPCEngineClient(rpc.get_transport())
+    engine_client = engine_api.RPCEngineClient(
+        transport.get_transport(), call_threads=config.CONF.api.api_threads
+    )
     return app.setup_app(config.CONF, engine_client, storage.load(config.CONF))
 
 

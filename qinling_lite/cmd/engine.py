@@ -9,9 +9,10 @@ import time
 
 from oslo_log import log as logging
 
-from qinling_lite import config, drivers, exceptions, rpc
+from qinling_lite import config, drivers, exceptions
 from qinling_lite.db import session as db_session
 from qinling_lite.engine import service
+from qinling_lite.rpc import transport
 
 LOG = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def main(argv=None):
     except (exceptions.OrchestratorError, drivers.DriverError) as exc:
         # Workers cannot start here at all, or a configured driver cannot load.
         sys.exit(f"qinling-lite-engine: {exc}")
-    server = rpc.get_server(rpc.get_transport(), engine.manager)
+    server = transport.get_server(transport.get_transport(), engine.manager)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
     signal.signal(signal.SIGINT, lambda signum, frame: stopping.set())

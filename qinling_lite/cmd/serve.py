@@ -13,12 +13,13 @@ import sys
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from qinling_lite import config, drivers, exceptions, rpc, storage
+from qinling_lite import config, drivers, exceptions, storage
 from qinling_lite.api import app as api_app
 from qinling_lite.api import server as api_server
 from qinling_lite.db import migration
 from qinling_lite.db import session as db_session
 from qinling_lite.engine import service
+from qinling_lite.rpc import in_process
 
 LOG = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def main(argv=None):
     except (exceptions.OrchestratorError, drivers.DriverError) as exc:
         # Workers cannot start here at all, or a configured driver cannot load.
         sys.exit(f"qinling-lite-serve: {exc}")
-    engine_client = rpc.LocalEngineClient(engine.manager, engine.executor)
+    engine_client = in_process.LocalEngineClient(engine.manager, engine.executor)
     application = api_app.setup_app(conf, engine_client, storage.load(conf))
     _raise_file_limit(conf.api.max_connections)
     server = api_server.create(application, conf, conf.host, conf.port)

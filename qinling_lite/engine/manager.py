@@ -1,18 +1,21 @@
-"""The engine's RPC endpoint: what the API asks of an engine (see ``qinling_lite.rpc``)."""
+"""The engine's RPC endpoint: what the API asks of an engine (see
+``qinling_lite.rpc.engine_api``)."""
 
 import threading
 
+import oslo_messaging as messaging
 from oslo_log import log as logging
 
-from qinling_lite import exceptions, rpc, status
+from qinling_lite import exceptions, status
 from qinling_lite.db import api as db_api
 from qinling_lite.db import runtimes as runtimes_db
+from qinling_lite.rpc import transport as rpc_transport
 
 LOG = logging.getLogger(__name__)
 
 
 class EngineManager:
-    target = rpc.endpoint_target()
+    target = messaging.Target(namespace=rpc_transport.NAMESPACE, version="1.1")
 
     def __init__(self, orchestrator, runner):
         self._orchestrator = orchestrator
