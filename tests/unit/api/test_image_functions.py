@@ -10,7 +10,6 @@ from qinling_lite import config, storage
 from qinling_lite.api import app as api_app
 from qinling_lite.db import migration
 from qinling_lite.rpc import engine_api
-from qinling_lite.rpc import engine_api
 from tests import db_backends
 
 CONF = config.CONF

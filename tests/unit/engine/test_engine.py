@@ -20,7 +20,6 @@ from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.engine import executions, manager, periodic
 from qinling_lite.engine import service as engine_service
 from qinling_lite.rpc import engine_api
-from qinling_lite.rpc import engine_api
 from qinling_lite.runtime import protocol
 from tests import db_backends
 from tests.unit.orchestrator.kubernetes import harness
