@@ -7,6 +7,7 @@ from wsme.rest import json as wsme_json
 
 from qinling_lite import function_input
 from qinling_lite.api import params
+from qinling_lite.services import webhook_auth
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -229,9 +230,6 @@ class Executions(wtypes.Base):
     executions = [Execution]
 
 
-WEBHOOK_AUTH_MODES = ("none", "token", "hmac")
-
-
 class Webhook(Resource):
     function_id = wtypes.wsattr(UUID)
     function_version = wtypes.wsattr(VERSION)
@@ -239,7 +237,7 @@ class Webhook(Resource):
     description = wtypes.wsattr(wtypes.StringType(max_length=255))
     webhook_url = wtypes.wsattr(wtypes.text, readonly=True)
     # Extensions: how invocations authenticate, and invocations allowed per minute.
-    auth = wtypes.wsattr(wtypes.Enum(str, *WEBHOOK_AUTH_MODES))
+    auth = wtypes.wsattr(wtypes.Enum(str, *webhook_auth.METHODS))
     secret = wtypes.wsattr(wtypes.text, readonly=True)
     rate_limit = wtypes.wsattr(Integer(minimum=0))
 

@@ -6,7 +6,7 @@ import time
 from oslo_log import log as logging
 
 from qinling_lite import exceptions, function_code, function_input, status
-from qinling_lite.db import api as db_api
+from qinling_lite.db import executions as executions_db
 from qinling_lite.orchestrator import base as orchestrator_base
 from qinling_lite.runtime import protocol
 
@@ -46,7 +46,7 @@ class ExecutionRunner:
 
     def run(self, execution_id):
         """Run an execution no engine holds; its final state, or None if it is not ours."""
-        execution = db_api.claim_execution(execution_id, self.engine_id, self._lease)
+        execution = executions_db.claim(execution_id, self.engine_id, self._lease)
         if execution is None:
             return None
         with self._lock:
@@ -66,7 +66,7 @@ class ExecutionRunner:
         """Keep the leases of the executions this engine is running (periodic)."""
         with self._lock:
             running = list(self._running)
-        db_api.renew_leases(self.engine_id, running, self._lease)
+        executions_db.renew_leases(self.engine_id, running, self._lease)
 
     def _run(self, execution):
         started = time.monotonic()
@@ -75,7 +75,7 @@ class ExecutionRunner:
         except exceptions.NoWorkerAvailable as e:
             if execution.attempts < MAX_ATTEMPTS:
                 LOG.info("Execution %s waits for a worker: %s", execution.id, e)
-                db_api.release_execution(execution.id, self.engine_id)
+                executions_db.release(execution.id, self.engine_id)
                 return None
             outcome, result, logs = status.ERROR, _result(started, e.message), ""
         except exceptions.QinlingLiteError as e:
@@ -84,7 +84,7 @@ class ExecutionRunner:
         except Exception:
             LOG.exception("Execution %s failed in the engine", execution.id)
             outcome, result, logs = status.ERROR, _result(started, "Internal service error."), ""
-        if not db_api.finish_execution(execution.id, self.engine_id, outcome, result, logs):
+        if not executions_db.finish(execution.id, self.engine_id, outcome, result, logs):
             LOG.warning(
                 "Execution %s was taken over or deleted; its outcome here is dropped",
                 execution.id,
@@ -93,9 +93,9 @@ class ExecutionRunner:
         return {"status": outcome, "result": result}
 
     def worker_for(self, function):
-        """The FunctionSpec and package loader of a function version row
-        (``db.api.claim_execution`` or ``get_worker_target``)."""
-        if function.function_exists is None:
+        """The FunctionSpec and package loader of a function version (a
+        ``db.executions.ClaimedExecution`` or ``WorkerTarget``)."""
+        if not function.function_exists:
             raise exceptions.NotFound("Function", id=function.function_id)
         if function_code.is_image(function.code):
             raise exceptions.NotAllowed(

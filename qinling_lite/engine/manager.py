@@ -7,7 +7,7 @@ import oslo_messaging as messaging
 from oslo_log import log as logging
 
 from qinling_lite import exceptions, status
-from qinling_lite.db import api as db_api
+from qinling_lite.db import executions as executions_db
 from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.rpc import transport as rpc_transport
 
@@ -75,7 +75,8 @@ class EngineManager:
         self._orchestrator.release_function(function_id, version)
 
     def scale_up_function(self, ctxt, function_id, version, count):
-        spec, package = self._runner.worker_for(db_api.get_worker_target(function_id, version))
+        target = executions_db.get_worker_target(function_id, version)
+        spec, package = self._runner.worker_for(target)
         self._orchestrator.scale_up(spec, package, count)
 
     def scale_down_function(self, ctxt, function_id, version, count):

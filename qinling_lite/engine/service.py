@@ -10,7 +10,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from qinling_lite import orchestrator, status, storage
-from qinling_lite.db import api as db_api
+from qinling_lite.db import executions as executions_db
 from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.engine import executions, jobs, manager, periodic
 from qinling_lite.identity import trustee
@@ -96,7 +96,7 @@ class EngineService:
             self.executor.submit(self.manager.start_pool, runtime)
         for runtime in runtimes_db.list_with_status([status.DELETING], before=cutoff):
             self.executor.submit(self.manager.delete_runtime, None, runtime.id)
-        stale = db_api.list_stale_executions(cutoff, SWEEP_BATCH)
+        stale = executions_db.list_stale(cutoff, SWEEP_BATCH)
         if stale:
             LOG.warning("Taking over %d executions no engine runs", len(stale))
         for execution_id in stale:

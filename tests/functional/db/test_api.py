@@ -12,10 +12,12 @@ from concurrent import futures
 import pytest
 
 from qinling_lite import exceptions, status
-from qinling_lite.db import api, migration, models
+from qinling_lite.db import executions as executions_db
 from qinling_lite.db import functions as functions_db
+from qinling_lite.db import migration, models
 from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.db import session as db_session
+from qinling_lite.db import webhooks as webhooks_db
 from tests import db_backends
 
 P1, P2 = "project-1", "project-2"
@@ -63,13 +65,13 @@ def _function(runtime, project_id=P1, **values):
 
 
 def _execution(function, **values):
-    return api.create_execution(
+    return executions_db.create(
         {"function_id": function.id, "project_id": function.project_id, **values}
     )
 
 
 def _webhook(function, **values):
-    return api.create_webhook(
+    return webhooks_db.create(
         {"function_id": function.id, "project_id": function.project_id, **values}
     )
 
@@ -143,37 +145,40 @@ def test_execution_lifecycle():
     function = _function(_runtime())
     execution = _execution(function, input={"name": "world"}, description="first")
 
-    got = api.get_execution(execution.id, P1)
+    got = executions_db.get(execution.id, P1)
     assert (got.status, got.sync, got.function_version) == (status.PENDING, True, 0)
     assert got.input == {"name": "world"}
     assert (got.result, got.logs) == (None, None)
-    assert _ids(api.list_executions(P1, {"function_id": function.id})) == [execution.id]
+    assert _ids(executions_db.list_all(P1, {"function_id": function.id})) == [execution.id]
 
-    api.delete_execution(execution.id, P1)
+    executions_db.delete(execution.id, P1)
     with pytest.raises(exceptions.NotFound):
-        api.get_execution(execution.id)
+        executions_db.get(execution.id)
 
 
 def test_webhook_lifecycle():
     function = _function(_runtime())
     webhook = _webhook(function, description="on push")
 
-    assert api.get_webhook(webhook.id, P1).description == "on push"
-    api.update_webhook(webhook.id, {"function_version": 2}, P1)
-    assert api.get_webhook(webhook.id).function_version == 2
-    assert _ids(api.list_webhooks(P1, {"function_id": function.id})) == [webhook.id]
+    assert webhooks_db.get(webhook.id, P1).description == "on push"
+    webhooks_db.update(webhook.id, {"function_version": 2}, P1)
+    assert webhooks_db.get(webhook.id).function_version == 2
+    assert _ids(webhooks_db.list_all(P1, {"function_id": function.id})) == [webhook.id]
 
-    target = api.get_webhook_target(webhook.id)
-    assert (target.webhook_id, target.function_version, target.function_id) == (
+    target = webhooks_db.get_target(webhook.id)
+    assert (target.webhook_id, target.function_version, target.function.function_id) == (
         webhook.id,
         2,
         function.id,
     )
-    assert (target.project_id, target.timeout) == (P1, function.timeout)
-    assert (target.runtime_id, target.runtime_status) == (function.runtime_id, status.CREATING)
+    assert (target.function.project_id, target.function.timeout) == (P1, function.timeout)
+    assert (target.function.runtime_id, target.function.runtime_status) == (
+        function.runtime_id,
+        status.CREATING,
+    )
 
-    api.delete_webhook(webhook.id, P1)
-    for get in (api.get_webhook, api.get_webhook_target):
+    webhooks_db.delete(webhook.id, P1)
+    for get in (webhooks_db.get, webhooks_db.get_target):
         with pytest.raises(exceptions.NotFound):
             get(webhook.id)
 
@@ -185,21 +190,21 @@ def test_other_projects_rows_are_not_found_nor_listed():
 
     for get, id in (
         (functions_db.get, function.id),
-        (api.get_execution, execution.id),
-        (api.get_webhook, webhook.id),
+        (executions_db.get, execution.id),
+        (webhooks_db.get, webhook.id),
     ):
         assert get(id).id == get(id, P1).id == id
         with pytest.raises(exceptions.NotFound):
             get(id, P2)
-    for list_ in (functions_db.list_all, api.list_executions, api.list_webhooks):
+    for list_ in (functions_db.list_all, executions_db.list_all, webhooks_db.list_all):
         assert len(list_(P1)) == len(list_()) == 1
         assert list_(P2) == []
 
     for change in (
         lambda: functions_db.update(function.id, {"name": "x"}, P2),
-        lambda: api.update_webhook(webhook.id, {"description": "x"}, P2),
-        lambda: api.delete_execution(execution.id, P2),
-        lambda: api.delete_webhook(webhook.id, P2),
+        lambda: webhooks_db.update(webhook.id, {"description": "x"}, P2),
+        lambda: executions_db.delete(execution.id, P2),
+        lambda: webhooks_db.delete(webhook.id, P2),
         lambda: functions_db.delete(function.id, P2),
     ):
         with pytest.raises(exceptions.NotFound):
@@ -232,7 +237,7 @@ def test_list_filters():
         ({"description": "not-an-operator:x"}, []),
     ]
     for filters, expected in cases:
-        assert _ids(api.list_executions(P1, filters)) == _ids(expected), filters
+        assert _ids(executions_db.list_all(P1, filters)) == _ids(expected), filters
 
 
 @pytest.mark.parametrize("key", ["nope", "runtime", "to_dict", "__table__"])
@@ -252,7 +257,7 @@ def test_lists_are_ordered_by_created_at_then_id():
     ):
         _execution(function, id=id, created_at=created_at)
 
-    assert [id[-1] for id in _ids(api.list_executions(P1))] == ["1", "2", "3", "0"]
+    assert [id[-1] for id in _ids(executions_db.list_all(P1))] == ["1", "2", "3", "0"]
 
 
 def test_claim_execution_exactly_once():
@@ -263,7 +268,7 @@ def test_claim_execution_exactly_once():
 
     def claim(_):
         barrier.wait()
-        return api.claim_execution(execution.id, ENGINE, 30)
+        return executions_db.claim(execution.id, ENGINE, 30)
 
     with futures.ThreadPoolExecutor(threads) as pool:
         results = list(pool.map(claim, range(threads)))
@@ -274,47 +279,47 @@ def test_claim_execution_exactly_once():
     assert (claimed.id, claimed.function_id, claimed.function_exists) == (
         execution.id,
         function.id,
-        function.id,
+        True,
     )
     assert (claimed.entry, claimed.code, claimed.timeout) == (
         function.entry,
         function.code,
         function.timeout,
     )
-    assert api.get_execution(execution.id).status == status.RUNNING
+    assert executions_db.get(execution.id).status == status.RUNNING
     assert functions_db.get(function.id).count == 1
-    assert api.claim_execution(execution.id, ENGINE, 30) is None
+    assert executions_db.claim(execution.id, ENGINE, 30) is None
 
 
 def test_claim_of_an_execution_whose_function_is_gone():
     execution = _execution(_function(_runtime()), function_id="0" * 36)
-    claimed = api.claim_execution(execution.id, ENGINE, 30)
-    assert (claimed.function_id, claimed.function_exists) == ("0" * 36, None)
+    claimed = executions_db.claim(execution.id, ENGINE, 30)
+    assert (claimed.function_id, claimed.function_exists) == ("0" * 36, False)
 
 
 def test_execution_target_is_scoped():
     function = _function(_runtime())
-    target = api.get_execution_target(function.id, P1)
+    target = executions_db.get_target(function.id, P1)
     assert (target.function_id, target.project_id) == (function.id, P1)
     with pytest.raises(exceptions.NotFound):
-        api.get_execution_target(function.id, "another-project")
+        executions_db.get_target(function.id, "another-project")
 
 
 def test_claim_of_a_version_leaves_the_count_alone():
     function = _function(_runtime())
-    assert api.claim_execution(_execution(function, function_version=1).id, ENGINE, 30) is not None
+    assert executions_db.claim(_execution(function, function_version=1).id, ENGINE, 30) is not None
     assert functions_db.get(function.id).count == 0
 
 
 def test_finish_execution_only_from_running():
     execution = _execution(_function(_runtime()))
-    assert not api.finish_execution(execution.id, ENGINE, status.SUCCESS, {"output": 1}, "early")
+    assert not executions_db.finish(execution.id, ENGINE, status.SUCCESS, {"output": 1}, "early")
 
-    api.claim_execution(execution.id, ENGINE, 30)
-    assert api.finish_execution(execution.id, ENGINE, status.SUCCESS, {"output": 1}, "done")
-    assert not api.finish_execution(execution.id, ENGINE, status.FAILED, None, "late")
+    executions_db.claim(execution.id, ENGINE, 30)
+    assert executions_db.finish(execution.id, ENGINE, status.SUCCESS, {"output": 1}, "done")
+    assert not executions_db.finish(execution.id, ENGINE, status.FAILED, None, "late")
 
-    got = api.get_execution(execution.id)
+    got = executions_db.get(execution.id)
     assert (got.status, got.result, got.logs) == (status.SUCCESS, {"output": 1}, "done")
 
 
@@ -325,7 +330,7 @@ def test_delete_function_refused_while_a_webhook_points_at_it():
         functions_db.delete(function.id, P1)
     assert functions_db.get(function.id).id == function.id
 
-    api.delete_webhook(webhook.id)
+    webhooks_db.delete(webhook.id)
     functions_db.delete(function.id, P1)
 
 
@@ -344,10 +349,10 @@ def test_mebibyte_input_and_logs_round_trip():
     # Beyond the 64 KiB of TEXT: MySQL needs the MEDIUMTEXT variant.
     big = {"payload": "x" * 1024 * 1024}
     execution = _execution(_function(_runtime()), input=big)
-    api.claim_execution(execution.id, ENGINE, 30)
-    api.finish_execution(execution.id, ENGINE, status.SUCCESS, big, "y" * 1024 * 1024)
+    executions_db.claim(execution.id, ENGINE, 30)
+    executions_db.finish(execution.id, ENGINE, status.SUCCESS, big, "y" * 1024 * 1024)
 
-    got = api.get_execution(execution.id)
+    got = executions_db.get(execution.id)
     assert got.input == got.result == big
     assert len(got.logs) == 1024 * 1024
 
@@ -359,46 +364,46 @@ def test_stale_executions_are_listed_oldest_first():
     older = _execution(function, created_at=now - datetime.timedelta(minutes=3))
     _execution(function, created_at=now)  # too recent
     claimed = _execution(function, created_at=now - datetime.timedelta(minutes=4))
-    api.claim_execution(claimed.id, ENGINE, 30)
+    executions_db.claim(claimed.id, ENGINE, 30)
     orphan = _execution(function, created_at=now - datetime.timedelta(minutes=5))
-    api.claim_execution(orphan.id, "dead-engine", 0)  # its lease ran out at once
+    executions_db.claim(orphan.id, "dead-engine", 0)  # its lease ran out at once
     cutoff = now - datetime.timedelta(minutes=1)
-    assert api.list_stale_executions(cutoff, 10) == [orphan.id, older.id, old.id]
-    assert api.list_stale_executions(cutoff, 1) == [orphan.id]
+    assert executions_db.list_stale(cutoff, 10) == [orphan.id, older.id, old.id]
+    assert executions_db.list_stale(cutoff, 1) == [orphan.id]
 
 
 def test_a_lease_that_ran_out_is_taken_over_and_the_old_owner_cannot_finish():
     function = _function(_runtime())
     execution = _execution(function)
-    assert api.claim_execution(execution.id, "dead-engine", 0).attempts == 1
-    taken = api.claim_execution(execution.id, ENGINE, 30)
+    assert executions_db.claim(execution.id, "dead-engine", 0).attempts == 1
+    taken = executions_db.claim(execution.id, ENGINE, 30)
     assert taken.attempts == 2
-    assert api.claim_execution(execution.id, "third-engine", 30) is None
-    assert not api.finish_execution(execution.id, "dead-engine", status.SUCCESS, {}, "")
-    assert api.finish_execution(execution.id, ENGINE, status.SUCCESS, {"output": 1}, "")
+    assert executions_db.claim(execution.id, "third-engine", 30) is None
+    assert not executions_db.finish(execution.id, "dead-engine", status.SUCCESS, {}, "")
+    assert executions_db.finish(execution.id, ENGINE, status.SUCCESS, {"output": 1}, "")
     assert functions_db.get(function.id).count == 1, "counted once, on the first attempt"
 
 
 def test_renewed_leases_are_not_taken_over():
     function = _function(_runtime())
     execution = _execution(function)
-    api.claim_execution(execution.id, ENGINE, 0)
-    api.renew_leases("other-engine", [execution.id], 60)  # not its lease: no effect
-    assert api.get_execution(execution.id).lease_expires_at <= datetime.datetime.now(
+    executions_db.claim(execution.id, ENGINE, 0)
+    executions_db.renew_leases("other-engine", [execution.id], 60)  # not its lease: no effect
+    assert executions_db.get(execution.id).lease_expires_at <= datetime.datetime.now(
         datetime.UTC
     ).replace(tzinfo=None)
-    api.renew_leases(ENGINE, [execution.id], 60)
-    assert api.claim_execution(execution.id, "other-engine", 30) is None
-    assert api.list_stale_executions(datetime.datetime(2000, 1, 1), 10) == []
+    executions_db.renew_leases(ENGINE, [execution.id], 60)
+    assert executions_db.claim(execution.id, "other-engine", 30) is None
+    assert executions_db.list_stale(datetime.datetime(2000, 1, 1), 10) == []
 
 
 def test_a_released_execution_is_pending_again():
     function = _function(_runtime())
     execution = _execution(function)
-    api.claim_execution(execution.id, ENGINE, 30)
-    api.release_execution(execution.id, "other-engine")  # not its claim: no effect
-    assert api.get_execution(execution.id).status == status.RUNNING
-    api.release_execution(execution.id, ENGINE)
-    released = api.get_execution(execution.id)
+    executions_db.claim(execution.id, ENGINE, 30)
+    executions_db.release(execution.id, "other-engine")  # not its claim: no effect
+    assert executions_db.get(execution.id).status == status.RUNNING
+    executions_db.release(execution.id, ENGINE)
+    released = executions_db.get(execution.id)
     assert (released.status, released.engine_id, released.attempts) == (status.PENDING, None, 1)
-    assert api.claim_execution(execution.id, "other-engine", 30).attempts == 2
+    assert executions_db.claim(execution.id, "other-engine", 30).attempts == 2

@@ -8,8 +8,9 @@ from oslo_utils import timeutils
 
 from qinling_lite import status
 from qinling_lite.db import aliases as aliases_db
-from qinling_lite.db import api as db_api
+from qinling_lite.db import executions as executions_db
 from qinling_lite.db import functions as functions_db
+from qinling_lite.db import jobs as jobs_db
 from qinling_lite.db import migration
 from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.engine import jobs
@@ -57,7 +58,7 @@ def _job(function, **values):
         "next_execution_time": NOON + datetime.timedelta(minutes=5),
         "function_input": '{"name": "cron"}',
     }
-    return db_api.create_job({**defaults, **values})
+    return jobs_db.create({**defaults, **values})
 
 
 def _scheduler(catch_up="once"):
@@ -76,14 +77,14 @@ def test_a_cron_job_fires_at_its_time_and_moves_to_the_next(clock, function):
     scheduler.fire_due()
     scheduler.fire_due()  # the same tick again: nothing more
     assert len(fired) == 1
-    execution = db_api.get_execution(fired[0])
+    execution = executions_db.get(fired[0])
     assert execution.description == f"Created by Job {job.id}"
     assert (execution.status, execution.sync, execution.input) == (
         status.PENDING,
         False,
         {"name": "cron"},
     )
-    assert db_api.get_job(job.id).next_execution_time == NOON + datetime.timedelta(minutes=10)
+    assert jobs_db.get(job.id).next_execution_time == NOON + datetime.timedelta(minutes=10)
 
 
 def test_two_engines_fire_each_tick_once(clock, function):
@@ -106,7 +107,7 @@ def test_two_engines_fire_each_tick_once(clock, function):
     for _, ids in engines:
         fired += ids
     assert len(fired) == 3
-    assert len(db_api.list_executions(None)) == 3
+    assert len(executions_db.list_all(None)) == 3
 
 
 def test_count_runs_out_and_the_job_is_done(clock, function):
@@ -116,7 +117,7 @@ def test_count_runs_out_and_the_job_is_done(clock, function):
         clock(minutes=minute, seconds=1)
         scheduler.fire_due()
     assert len(fired) == 2
-    done = db_api.get_job(job.id)
+    done = jobs_db.get(job.id)
     assert (done.status, done.count) == (status.DONE, 0)
 
 
@@ -128,7 +129,7 @@ def test_a_one_shot_job_fires_once(clock, function):
     clock(minutes=20)
     scheduler.fire_due()
     assert len(fired) == 1
-    assert db_api.get_job(job.id).status == status.DONE
+    assert jobs_db.get(job.id).status == status.DONE
 
 
 def test_a_paused_job_does_not_fire(clock, function):
@@ -147,7 +148,7 @@ def test_ticks_missed_during_an_outage_never_burst(clock, function, catch_up, ex
     scheduler.fire_due()
     scheduler.fire_due()
     assert len(fired) == executions
-    next_time = db_api.get_job(job.id).next_execution_time
+    next_time = jobs_db.get(job.id).next_execution_time
     assert next_time == NOON + datetime.timedelta(hours=1, minutes=5)
 
 
@@ -159,5 +160,5 @@ def test_an_alias_is_resolved_at_each_tick(clock, function):
     scheduler, fired = _scheduler()
     clock(minutes=5, seconds=1)
     scheduler.fire_due()
-    execution = db_api.get_execution(fired[0])
+    execution = executions_db.get(fired[0])
     assert (execution.function_id, execution.function_alias) == (function.id, "live")

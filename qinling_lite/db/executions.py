@@ -1,0 +1,339 @@
+"""Executions: recording them, the claim that gives each to one engine, and its outcome.
+
+The hot path (target, create, claim, renew, release, finish) runs SQLAlchemy Core
+statements on plain connections; its projections are the NamedTuples defined here.
+``project_id=None`` means unscoped (an admin asking for every project).
+"""
+
+import datetime
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from oslo_utils import timeutils, uuidutils
+
+from qinling_lite import exceptions, status
+from qinling_lite.db import crud, models
+from qinling_lite.db import session as db_session
+
+_E = models.Base.metadata.tables["executions"]
+_F = models.Base.metadata.tables["functions"]
+_R = models.Base.metadata.tables["runtimes"]
+_V = models.Base.metadata.tables["function_versions"]
+
+
+class ExecutionTarget(NamedTuple):
+    """The function an execution is for, as starting one needs it."""
+
+    function_id: str
+    project_id: str
+    timeout: int
+    runtime_id: str | None
+    runtime_status: str | None  # None: the function has no runtime (an image function)
+
+
+# The columns of an ExecutionTarget, for queries that join a function and its runtime.
+TARGET_COLUMNS = (
+    _F.c.id.label("function_id"),
+    _F.c.project_id,
+    _F.c.timeout,
+    _F.c.runtime_id,
+    _R.c.status.label("runtime_status"),
+)
+
+
+def target_of(row: Mapping[str, Any]) -> ExecutionTarget:
+    """The ExecutionTarget in a row selected with TARGET_COLUMNS."""
+    return ExecutionTarget(**{field: row[field] for field in ExecutionTarget._fields})
+
+
+def get_target(
+    function_id: str, project_id: str | None = None, version: int = 0
+) -> ExecutionTarget:
+    """The execution target of the function in the project; a version other than 0 must
+    exist (NotFound otherwise)."""
+    query = (
+        sa.select(*TARGET_COLUMNS)
+        .select_from(_F.outerjoin(_R, _R.c.id == _F.c.runtime_id))
+        .where(_F.c.id == function_id)
+    )
+    if project_id is not None:
+        query = query.where(_F.c.project_id == project_id)
+    with db_session.read_connection() as connection:
+        row = connection.execute(query).first()
+        if row is not None and version:
+            exists = connection.scalar(
+                sa.select(_V.c.id).where(
+                    _V.c.function_id == function_id, _V.c.version_number == version
+                )
+            )
+            if exists is None:
+                raise exceptions.NotFound(
+                    "FunctionVersion", function_id=function_id, version_number=version
+                )
+    if row is None:
+        raise exceptions.NotFound("Function", id=function_id)
+    return target_of(row._mapping)
+
+
+def new_row(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Every column of a new pending execution, ``values`` over the defaults."""
+    row: dict[str, Any] = {column.key: None for column in _E.columns}
+    row.update(
+        id=uuidutils.generate_uuid(),
+        created_at=timeutils.utcnow(),
+        function_version=0,
+        sync=True,
+        status=status.PENDING,
+        attempts=0,
+    )
+    row.update(values)
+    return row
+
+
+def insert(connection: sa.Connection, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Insert a new pending execution within ``connection``'s transaction; its row."""
+    row = new_row(values)
+    connection.execute(sa.insert(_E).values(row))
+    return row
+
+
+def create(values: Mapping[str, Any]) -> models.Execution:
+    """Insert an execution; return it as a (detached) model without reading it back."""
+    with db_session.write_connection() as connection:
+        row = insert(connection, values)
+    return models.Execution(**row)
+
+
+def get(id: str, project_id: str | None = None) -> models.Execution:
+    with db_session.reader() as session:
+        return crud.one(session, models.Execution, id, project_id, "Execution")
+
+
+def list_all(
+    project_id: str | None = None, filters: Mapping[str, str] | None = None
+) -> list[models.Execution]:
+    return crud.list_all(models.Execution, project_id, filters)
+
+
+def delete(id: str, project_id: str | None = None) -> None:
+    crud.delete(models.Execution, id, project_id, "Execution")
+
+
+class WorkerTarget(NamedTuple):
+    """A function version as a worker of it needs it.
+
+    ``function_exists`` is False once the function is deleted (its columns are then
+    None); ``version_md5`` is the package of a version other than 0, None if it is gone.
+    """
+
+    function_id: str
+    function_version: int
+    function_exists: bool
+    version_md5: str | None
+    project_id: str | None
+    runtime_id: str | None
+    entry: str | None
+    code: dict[str, Any] | None
+    cpu: int | None
+    memory_size: int | None
+    timeout: int | None
+
+
+class ClaimedExecution(NamedTuple):
+    """An execution an engine has claimed, with what running it needs: its own ``id,
+    input, attempts`` (this claim's number), and its function version as in
+    WorkerTarget, with the function's ``trust_id``."""
+
+    id: str
+    input: Any
+    attempts: int
+    trust_id: str | None
+    function_id: str
+    function_version: int
+    function_exists: bool
+    version_md5: str | None
+    project_id: str | None
+    runtime_id: str | None
+    entry: str | None
+    code: dict[str, Any] | None
+    cpu: int | None
+    memory_size: int | None
+    timeout: int | None
+
+
+# The function's columns a worker needs; the function id tells whether it still exists.
+_WORKER_COLUMNS = (
+    _V.c.package_md5.label("version_md5"),
+    _F.c.id.label("function_row_id"),
+    _F.c.project_id,
+    _F.c.runtime_id,
+    _F.c.entry,
+    _F.c.code,
+    _F.c.cpu,
+    _F.c.memory_size,
+    _F.c.timeout,
+)
+
+
+def _worker_values(row: sa.Row[Any]) -> dict[str, Any]:
+    """A row selected with _WORKER_COLUMNS as the fields of a WorkerTarget or a
+    ClaimedExecution."""
+    values = dict(row._mapping)
+    values["function_exists"] = values.pop("function_row_id") is not None
+    return values
+
+
+def get_worker_target(function_id: str, version: int) -> WorkerTarget:
+    """What a worker of the function version needs; NotFound if the function is gone."""
+    query = (
+        sa.select(
+            _F.c.id.label("function_id"),
+            sa.literal(version).label("function_version"),
+            *_WORKER_COLUMNS,
+        )
+        .select_from(
+            _F.outerjoin(_V, sa.and_(_V.c.function_id == _F.c.id, _V.c.version_number == version))
+        )
+        .where(_F.c.id == function_id)
+    )
+    with db_session.read_connection() as connection:
+        row = connection.execute(query).first()
+    if row is None:
+        raise exceptions.NotFound("Function", id=function_id)
+    return WorkerTarget(**_worker_values(row))
+
+
+def _claimable(now: datetime.datetime) -> sa.ColumnElement[bool]:
+    """Pending, or running under a lease that ran out (its engine died)."""
+    return sa.or_(
+        _E.c.status == status.PENDING,
+        sa.and_(_E.c.status == status.RUNNING, _E.c.lease_expires_at < now),
+    )
+
+
+def claim(id: str, engine_id: str, lease: float) -> ClaimedExecution | None:
+    """Take an execution for ``engine_id`` for ``lease`` seconds; None if another holds it.
+
+    One UPDATE decides the winner, so any number of engines can race for the same
+    execution and exactly one runs it; an execution whose lease ran out is taken over
+    the same way. The function's execution count is bumped on the first attempt only.
+    """
+    now = timeutils.utcnow()
+    with db_session.write_connection() as connection:
+        claimed = connection.execute(
+            sa.update(_E)
+            .where(_E.c.id == id, _claimable(now))
+            .values(
+                status=status.RUNNING,
+                engine_id=engine_id,
+                lease_expires_at=now + datetime.timedelta(seconds=lease),
+                attempts=_E.c.attempts + 1,
+                updated_at=now,
+            )
+        ).rowcount
+        if not claimed:
+            return None
+        version_join = sa.and_(
+            _V.c.function_id == _E.c.function_id, _V.c.version_number == _E.c.function_version
+        )
+        row = connection.execute(
+            sa.select(
+                _E.c.id,
+                _E.c.input,
+                _E.c.attempts,
+                _F.c.trust_id,
+                _E.c.function_id,
+                _E.c.function_version,
+                *_WORKER_COLUMNS,
+            )
+            .select_from(_E.outerjoin(_F, _F.c.id == _E.c.function_id).outerjoin(_V, version_join))
+            .where(_E.c.id == id)
+        ).one()
+    execution = ClaimedExecution(**_worker_values(row))
+    if execution.attempts == 1:
+        _count(execution.function_id, execution.function_version)
+    return execution
+
+
+def _count(function_id: str, version: int) -> None:
+    """Count an execution on its function or version, in a transaction of its own: the
+    counter row is shared by every execution of the function, and holding its lock for
+    a whole claim made concurrent claims queue on it."""
+    counted: sa.Update
+    if version == 0:
+        counted = sa.update(_F).where(_F.c.id == function_id).values(count=_F.c.count + 1)
+    else:
+        counted = (
+            sa.update(_V)
+            .where(_V.c.function_id == function_id, _V.c.version_number == version)
+            .values(count=_V.c.count + 1)
+        )
+    with db_session.write_connection() as connection:
+        connection.execute(counted)
+
+
+def renew_leases(engine_id: str, ids: Sequence[str], lease: float) -> None:
+    """Extend the leases ``engine_id`` holds on these running executions."""
+    if not ids:
+        return
+    with db_session.write_connection() as connection:
+        connection.execute(
+            sa.update(_E)
+            .where(
+                _E.c.id.in_(ids),
+                _E.c.engine_id == engine_id,
+                _E.c.status == status.RUNNING,
+            )
+            .values(lease_expires_at=timeutils.utcnow() + datetime.timedelta(seconds=lease))
+        )
+
+
+def release(id: str, engine_id: str) -> None:
+    """Hand a claimed execution back (pending again) for a later attempt."""
+    with db_session.write_connection() as connection:
+        connection.execute(
+            sa.update(_E)
+            .where(_E.c.id == id, _E.c.engine_id == engine_id, _E.c.status == status.RUNNING)
+            .values(status=status.PENDING, engine_id=None, lease_expires_at=None)
+        )
+
+
+def list_stale(pending_before: datetime.datetime, limit: int) -> list[str]:
+    """Ids of executions no engine is running: pending since before ``pending_before``
+    (UTC), or running under a lease that ran out. Oldest first."""
+    now = timeutils.utcnow()
+    query = (
+        sa.select(_E.c.id)
+        .where(
+            sa.or_(
+                sa.and_(_E.c.status == status.PENDING, _E.c.created_at < pending_before),
+                sa.and_(_E.c.status == status.RUNNING, _E.c.lease_expires_at < now),
+            )
+        )
+        .order_by(_E.c.created_at)
+        .limit(limit)
+    )
+    with db_session.read_connection() as connection:
+        return list(connection.scalars(query))
+
+
+def finish(id: str, engine_id: str, new_status: str, result: Any, logs: str) -> bool:
+    """Record the one outcome of an execution ``engine_id`` still holds; False if it lost it."""
+    with db_session.write_connection() as connection:
+        finished = connection.execute(
+            sa.update(_E)
+            .where(
+                _E.c.id == id,
+                _E.c.status == status.RUNNING,
+                _E.c.engine_id == engine_id,
+            )
+            .values(
+                status=new_status,
+                result=result,
+                logs=logs,
+                lease_expires_at=None,
+                updated_at=timeutils.utcnow(),
+            )
+        ).rowcount
+    return bool(finished)
