@@ -6,11 +6,12 @@ from oslo_utils import uuidutils
 from pecan import rest
 from wsme import types as wtypes
 
-from qinling_lite import exceptions, function_code, status, strict_json
+from qinling_lite import exceptions, function_code, orchestrator, status, strict_json
 from qinling_lite.api import decoding, downloads, errors, function_trusts, params, policy, types
 from qinling_lite.api.controllers.v1 import function_versions, function_workers
 from qinling_lite.db import functions as functions_db
 from qinling_lite.db import runtimes as runtimes_db
+from qinling_lite.orchestrator import base as orchestrator_base
 
 LOG = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def _image(ref):
 def _create_image_function(request, fields, code):
     """A function that runs ``code["image"]`` once per execution: no runtime, package,
     entry or trust (``runtime_id`` and ``entry`` are ignored, as in Qinling)."""
-    if request.conf.engine.orchestrator != "kubernetes":
+    if not orchestrator.supports(request.conf, orchestrator_base.ImageFunctions):
         raise exceptions.InputError(
             "Code source 'image' is not supported by this deployment: image functions need "
             "the Kubernetes orchestrator."
