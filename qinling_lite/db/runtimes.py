@@ -63,7 +63,7 @@ def list_with_status(
     statuses: Iterable[str], before: datetime.datetime | None = None
 ) -> list[models.Runtime]:
     """Runtimes in one of ``statuses`` (created before ``before``, if given)."""
-    condition = models.Runtime.status.in_(statuses)
+    condition: sa.ColumnElement[bool] = models.Runtime.status.in_(statuses)
     if before is not None:
         condition = sa.and_(condition, models.Runtime.created_at < before)
     return crud.list_all(models.Runtime, None, extra=condition)
