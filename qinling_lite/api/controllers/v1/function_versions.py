@@ -8,6 +8,7 @@ from qinling_lite.api import downloads, errors, params, policy, types
 from qinling_lite.api.controllers.v1 import function_workers
 from qinling_lite.db import functions as functions_db
 from qinling_lite.db import versions as versions_db
+from qinling_lite.services import versions as versions_service
 
 
 class FunctionVersionsController(rest.RestController):
@@ -33,16 +34,11 @@ class FunctionVersionsController(rest.RestController):
     def post(self, function_id, body):
         request = pecan.request
         ctx = request.context
-        storage = request.storage
         function = policy.authorize(
             ctx, "function_version:create", functions_db.get(function_id, ctx.scope)
         )
-        version = versions_db.create(
-            function.id,
-            function.project_id,
-            body.to_values().get("description"),
-            request.conf.api.max_function_versions,
-            lambda number, md5: storage.snapshot(function.project_id, function.id, md5, number),
+        version = versions_service.create(
+            request.conf, request.storage, function, body.to_values().get("description")
         )
         return types.FunctionVersion.from_db(version)
 
@@ -77,8 +73,4 @@ class FunctionVersionsController(rest.RestController):
         number = params.version_number(number)
         version = versions_db.get(function_id, number, ctx.scope)
         policy.authorize(ctx, "function_version:delete", version)
-        version = versions_db.delete(function_id, number)
-        request.storage.delete(
-            version.project_id, version.function_id, version.package_md5, version.version_number
-        )
-        request.engine.release_function(request.context, function_id, version.version_number)
+        versions_service.delete(ctx, request.storage, request.engine, function_id, number)

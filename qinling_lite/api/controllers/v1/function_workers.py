@@ -6,30 +6,15 @@ from wsme import types as wtypes
 
 from qinling_lite import exceptions
 from qinling_lite.api import errors, params, policy, types
-from qinling_lite.db import api as db_api
+from qinling_lite.services import function_workers as workers_service
 
 
-def _target(rule, function_id, version, scaled=False):
-    """The caller's context, allowed ``rule`` on the function (version).
-
-    ``scaled``: the call adds or removes workers, which an image function (no runtime: a
-    pod per execution) does not have.
-    """
+def _allowed(rule):
+    """The caller's context, allowed ``rule`` in its project, and the check of ``rule``
+    on the function the service finds."""
     ctx = pecan.request.context
     policy.enforce(ctx, rule)
-    target = db_api.get_execution_target(function_id, ctx.scope, version)
-    policy.authorize(ctx, rule, target)
-    if scaled and target.runtime_id is None:
-        raise exceptions.InputError(
-            f"Function {function_id} runs its image once per execution: it has no workers to scale."
-        )
-    return ctx
-
-
-def detach(function_id, version):
-    """Release every warm worker of the function version (they restart cold)."""
-    ctx = _target("function:detach", function_id, version)
-    pecan.request.engine.release_function(ctx, function_id, version)
+    return ctx, lambda target: policy.authorize(ctx, rule, target)
 
 
 def _count(count):
@@ -38,16 +23,21 @@ def _count(count):
     return count
 
 
+def detach(function_id, version):
+    ctx, authorize = _allowed("function:detach")
+    workers_service.detach(ctx, pecan.request.engine, function_id, version, authorize)
+
+
 def scale_up(function_id, version, count):
     count = _count(count)
-    ctx = _target("function:scale_up", function_id, version, scaled=True)
-    pecan.request.engine.scale_up_function(ctx, function_id, version, count)
+    ctx, authorize = _allowed("function:scale_up")
+    workers_service.scale_up(ctx, pecan.request.engine, function_id, version, count, authorize)
 
 
 def scale_down(function_id, version, count):
     count = _count(count)
-    ctx = _target("function:scale_down", function_id, version, scaled=True)
-    pecan.request.engine.scale_down_function(ctx, function_id, version, count)
+    ctx, authorize = _allowed("function:scale_down")
+    workers_service.scale_down(ctx, pecan.request.engine, function_id, version, count, authorize)
 
 
 class WorkersController(rest.RestController):
@@ -56,8 +46,10 @@ class WorkersController(rest.RestController):
     @errors.wsexpose(types.Workers, types.UUID, wtypes.text)
     def get_all(self, function_id, function_version=None):
         version = params.version_number(function_version or 0, minimum=0)
-        ctx = _target("function_worker:get_all", function_id, version)
-        names = pecan.request.engine.get_function_workers(ctx, function_id, version)
+        ctx, authorize = _allowed("function_worker:get_all")
+        names = workers_service.list_names(
+            ctx, pecan.request.engine, function_id, version, authorize
+        )
         return types.Workers(
             workers=[
                 types.Worker(function_id=function_id, function_version=version, worker_name=name)

@@ -3,9 +3,9 @@
 import pecan
 from pecan import rest
 
-from qinling_lite import exceptions, status
 from qinling_lite.api import errors, policy, types
 from qinling_lite.db import runtimes as runtimes_db
+from qinling_lite.services import runtimes as runtimes_service
 
 
 class RuntimePoolController(rest.RestController):
@@ -13,8 +13,7 @@ class RuntimePoolController(rest.RestController):
     def get_all(self, runtime_id):
         request = pecan.request
         policy.enforce(request.context, "runtime_pool:get_all")
-        runtimes_db.get(runtime_id, request.context.scope)
-        capacity = request.engine.get_runtime_pool(request.context, runtime_id)
+        capacity = runtimes_service.pool_capacity(request.context, request.engine, runtime_id)
         return types.RuntimePool(name=runtime_id, capacity=capacity)
 
 
@@ -23,15 +22,9 @@ class RuntimesController(rest.RestController):
 
     @errors.wsexpose(types.Runtime, body=types.Runtime, status_code=201)
     def post(self, runtime):
-        policy.enforce(pecan.request.context, "runtime:create")
-        values = runtime.to_values()
-        if not values.get("image"):
-            raise exceptions.InputError("Required param is missing. Required: {'image'}")
-        ctx = pecan.request.context
-        created = runtimes_db.create(
-            {**values, "project_id": ctx.project_id, "status": status.CREATING}
-        )
-        pecan.request.engine.create_runtime(ctx, created.id)
+        request = pecan.request
+        policy.enforce(request.context, "runtime:create")
+        created = runtimes_service.create(request.context, request.engine, runtime.to_values())
         return types.Runtime.from_db(created)
 
     @errors.wsexpose(types.Runtimes)
@@ -50,28 +43,13 @@ class RuntimesController(rest.RestController):
 
     @errors.wsexpose(types.Runtime, types.UUID, body=types.RuntimeUpdate)
     def put(self, id, update):
-        ctx = pecan.request.context
-        policy.enforce(ctx, "runtime:update")
-        values = update.to_values()
-        runtime = runtimes_db.get(id, ctx.scope)
-        image = values.pop("image", runtime.image)
-        if image != runtime.image:
-            if runtime.status != status.AVAILABLE:
-                raise exceptions.RuntimeNotAvailable(id)
-            values["status"] = status.UPGRADING
-        updated = runtimes_db.update(id, values)
-        if image != runtime.image:
-            # The engines roll the workers; the row takes the new image when they have.
-            try:
-                pecan.request.engine.update_runtime(ctx, id, image)
-            except exceptions.EngineUnavailable:
-                runtimes_db.update_status(id, status.AVAILABLE)
-                raise
+        request = pecan.request
+        policy.enforce(request.context, "runtime:update")
+        updated = runtimes_service.update(request.context, request.engine, id, update.to_values())
         return types.Runtime.from_db(updated)
 
     @errors.wsexpose(None, types.UUID, status_code=204)
     def delete(self, id):
-        policy.enforce(pecan.request.context, "runtime:delete")
-        runtimes_db.get(id, pecan.request.context.scope)
-        runtimes_db.mark_deleting(id)
-        pecan.request.engine.delete_runtime(pecan.request.context, id)
+        request = pecan.request
+        policy.enforce(request.context, "runtime:delete")
+        runtimes_service.delete(request.context, request.engine, id)
