@@ -32,7 +32,9 @@ def test_a_function_past_its_timeout_fails_and_the_pool_recovers(client, runtime
     function = client.create_function(runtime["id"], source=SLEEPS, module="sleeps", timeout=1)
     started = time.monotonic()
     execution = client.run(function["id"])
-    assert time.monotonic() - started < 2.0
+    # The timeout is the property: the run ends at 1 s, not at the 30 s the function sleeps.
+    # The bound leaves a loaded host plenty of slack.
+    assert time.monotonic() - started < 20
     assert execution["status"] == "failed"
     assert output(execution) == "Function execution timeout."
 

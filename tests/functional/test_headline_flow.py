@@ -2,11 +2,11 @@
 
 import json
 import pathlib
-import time
 
 from tests.functional.conftest import wait_for
 
 AODH_EVENT = (pathlib.Path(__file__).parent / "fixtures" / "aodh-alarm-event.json").read_bytes()
+BLOCKS = "import time\n\ndef main(**kwargs):\n    time.sleep(5)\n    return 'done'\n"
 
 
 def test_aodh_alarm_runs_the_function_through_its_webhook(client, runtime):
@@ -16,7 +16,6 @@ def test_aodh_alarm_runs_the_function_through_its_webhook(client, runtime):
     webhook = created.json()
     assert webhook["webhook_url"] == f"{client.url}/v1/webhooks/{webhook['id']}/invoke"
 
-    posted = time.monotonic()
     answer = client.http.post(
         webhook["webhook_url"],
         data=AODH_EVENT,
@@ -32,7 +31,6 @@ def test_aodh_alarm_runs_the_function_through_its_webhook(client, runtime):
 
     execution = wait_for(finished, timeout=5)
     assert execution, "the execution did not finish"
-    assert time.monotonic() - posted < 1.0
     assert execution["id"] == execution_id
     assert execution["status"] == "success"
     assert execution["description"] == f"Created by Webhook {webhook['id']}"
@@ -47,6 +45,19 @@ def test_aodh_alarm_runs_the_function_through_its_webhook(client, runtime):
     assert log.headers["Content-Type"].startswith("text/plain")
     assert f"Start execution: {execution_id}" in log.text
     assert f"Finished execution: {execution_id}" in log.text
+
+
+def test_the_webhook_answers_before_the_function_finishes(client, runtime):
+    """The webhook does not wait for the function: its 202 comes while the execution has
+    not finished. The function runs for 5 s, a hundredfold the time the API takes to answer
+    even on a loaded host; the test waits for it, so that no run outlives the test."""
+    function = client.create_function(runtime["id"], source=BLOCKS, module="blocks", timeout=30)
+    webhook = client.post("/v1/webhooks", json={"function_id": function["id"]}).json()
+    answer = client.http.post(webhook["webhook_url"], json={})
+    assert answer.status_code == 202, answer.text
+    path = f"/v1/executions/{answer.json()['execution_id']}"
+    assert client.get(path).json()["status"] in ("pending", "running")
+    assert wait_for(lambda: client.get(path).json()["status"] == "success", timeout=60)
 
 
 def test_sync_execution_answers_201_with_the_output(client, runtime):

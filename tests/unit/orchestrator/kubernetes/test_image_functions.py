@@ -87,7 +87,9 @@ def test_a_non_zero_exit_fails_with_the_exit_code(orch, cluster):
 def test_a_run_past_its_timeout_is_killed_and_its_pod_deleted(orch, cluster):
     started = time.monotonic()
     answer = orch.run_image(ispec(image=SLEEP, timeout=1), ["30"])
-    assert time.monotonic() - started < 5
+    # The timeout is the property: the run ends at 1 s, not at the 30 s the image sleeps
+    # (the bound leaves a loaded host plenty of slack).
+    assert time.monotonic() - started < 20
     assert answer == {
         "success": False,
         "duration": 1,
@@ -109,7 +111,8 @@ def test_an_image_that_cannot_run_is_an_error_at_once(orch, cluster, image, reas
     started = time.monotonic()
     with pytest.raises(exceptions.OrchestratorError, match=f"cannot run: {reason}"):
         orch.run_image(ispec(image=image, timeout=60), [])
-    assert time.monotonic() - started < 5
+    # "At once" is the property: not after the 60 s timeout (half of it is ample slack).
+    assert time.monotonic() - started < 30
     assert image_pods_in(cluster) == []
 
 
