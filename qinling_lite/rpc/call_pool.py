@@ -24,14 +24,16 @@ class CallPool:
         self._size = size
         self._name = name
         self._idle_timeout = idle_timeout
-        self._jobs = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[concurrent.futures.Future, Callable[[], object]]] = (
+            queue.SimpleQueue()
+        )
         self._idle = threading.Semaphore(0)  # threads waiting for a job
-        self._threads = []
+        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
 
     def run(self, fn: Callable[[], T], timeout: float) -> T:
         """What ``fn()`` returns or raises; TimeoutError after ``timeout`` seconds."""
-        future = concurrent.futures.Future()
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
         self._jobs.put((future, fn))
         self._add_thread_unless_one_is_idle()
         try:

@@ -23,6 +23,7 @@ endpoint's ``target``.
 """
 
 import functools
+from typing import Any, Protocol
 
 import oslo_messaging as messaging
 from oslo_config import cfg
@@ -40,6 +41,14 @@ CALL_GRACE = 5
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
+
+
+class Sender(Protocol):
+    """What ``EngineClient._prepare`` returns: sends messages prepared at one version."""
+
+    def cast(self, ctxt: qcontext.RequestContext, method: str, **kwargs: Any) -> None: ...
+
+    def call(self, ctxt: qcontext.RequestContext, method: str, **kwargs: Any) -> Any: ...
 
 
 class EngineClient:
@@ -113,7 +122,9 @@ class EngineClient:
         sender = self._prepare("1.0", fanout=True, swept=True)
         sender.cast(ctxt, "release_function", function_id=function_id, version=version)
 
-    def _prepare(self, version, fanout=False, swept=False, timeout=None):
+    def _prepare(
+        self, version: str, fanout: bool = False, swept: bool = False, timeout: float | None = None
+    ) -> Sender:
         """What sends a message at ``version``: to one engine, or with ``fanout`` to all.
 
         ``swept``: what the cast asks for is recorded in the database and the engines'
@@ -167,7 +178,9 @@ class RPCEngineClient(EngineClient):
     def can_send_version(self, version: str) -> bool:
         return self._client.can_send_version(version)
 
-    def _prepare(self, version, fanout=False, swept=False, timeout=None):
+    def _prepare(
+        self, version: str, fanout: bool = False, swept: bool = False, timeout: float | None = None
+    ) -> Sender:
         if not self.can_send_version(version):
             LOG.warning(
                 "Refused a request needing RPC %s: [engine] rpc_version_cap is %s",
