@@ -1,0 +1,86 @@
+"""The library internals ``qinling_lite.db.session`` and ``db.sqlite`` patch are patched.
+
+Each check pairs what oslo.db does on its own (so that a renamed or dropped internal
+fails here instead of silently making a patch a no-op) with what our setup leaves.
+"""
+
+import sqlite3
+
+import pytest
+import sqlalchemy as sa
+from oslo_db.sqlalchemy import engines as oslo_engines
+
+from qinling_lite.db import session as db_session
+from qinling_lite.db import sqlite as db_sqlite
+from tests import db_backends
+
+
+@pytest.fixture
+def url(tmp_path):
+    return f"sqlite:///{tmp_path / 'session.sqlite'}"
+
+
+@pytest.fixture
+def oslo_engine(url):
+    """An engine as oslo.db makes it, without our setup."""
+    engine = oslo_engines.create_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(url):
+    """The engine of the enginefacade after ``db_session.setup()``."""
+    with db_backends.use_database(url):
+        yield db_session.get_engine()
+
+
+def _begin_listeners(engine):
+    return {listener.__name__ for listener in engine.dispatch.begin}
+
+
+def test_the_thread_yield_on_checkin_is_removed(oslo_engine, engine):
+    assert sa.event.contains(oslo_engine, "checkin", oslo_engines._thread_yield)
+    assert not sa.event.contains(engine, "checkin", oslo_engines._thread_yield)
+
+
+def test_oslo_dbs_deferred_begin_is_replaced_by_begin_immediate(oslo_engine, engine, url):
+    assert "_sqlite_emit_begin" in _begin_listeners(oslo_engine)
+    assert "_sqlite_emit_begin" not in _begin_listeners(engine)
+    path = sa.make_url(url).database
+    with engine.begin():  # no statement yet: only BEGIN IMMEDIATE can hold the write lock
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
+
+
+def test_pragmas_and_a_kept_pool_are_applied(oslo_engine, engine):
+    assert isinstance(oslo_engine.pool, sa.pool.NullPool)
+    assert isinstance(engine.pool, sa.pool.QueuePool)
+    assert engine.pool.size() == db_sqlite.POOL_SIZE
+    with engine.connect() as connection:
+        pragmas = {
+            name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+        }
+    assert pragmas == {
+        "journal_mode": "wal",
+        "synchronous": 1,  # NORMAL
+        "busy_timeout": db_sqlite.BUSY_TIMEOUT_MS,
+        "foreign_keys": 1,
+    }
+
+
+def test_transactions_in_one_process_queue_on_the_lock_and_release_it(engine):
+    """The commit and rollback wrappers of the dialect release the transaction lock."""
+    for end in ("commit", "rollback"):
+        connection = engine.connect()
+        transaction = connection.begin()
+        connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+        getattr(transaction, end)()
+        connection.close()
+    with engine.begin() as connection:  # would wait forever on a lock left held
+        connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
