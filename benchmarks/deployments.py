@@ -1,17 +1,26 @@
-"""The production shape on one host, for fault tests and benchmarks.
+"""qinling-lite deployed on this host, for the benchmarks and the fault tests.
 
-A throwaway MariaDB (or PostgreSQL) database, the RabbitMQ broker, ``qinling-lite-api``
-under gunicorn and N ``qinling-lite-engine`` processes, all on 127.0.0.1. Each run has
-its own RPC topic and control exchange, so runs on one broker do not meet. The broker is
-``QINLING_LITE_TEST_TRANSPORT_URL`` (default: the local RabbitMQ as guest); like the
-database servers (see ``tests.db_backends``), an unreachable broker is an error.
+- ``create_database`` and ``drop_database``: throwaway databases on the MySQL/MariaDB and
+  PostgreSQL servers, reached with ``QINLING_LITE_TEST_MYSQL_URL`` and
+  ``QINLING_LITE_TEST_POSTGRESQL_URL`` (an account that may create databases), by default
+  the local servers. An unreachable server is an error, never a skip.
+- ``ProductionShape``: a throwaway MariaDB (or PostgreSQL) database, the RabbitMQ broker,
+  ``qinling-lite-api`` under gunicorn and N ``qinling-lite-engine`` processes, all on
+  127.0.0.1. Each run has its own RPC topic and control exchange, so runs on one broker
+  do not meet. The broker is ``QINLING_LITE_TEST_TRANSPORT_URL`` (default: the local
+  RabbitMQ as guest); an unreachable broker is an error too.
+
+Tests import this module as ``benchmarks.deployments``; it imports nothing of theirs.
 """
 
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -20,9 +29,6 @@ import kombu
 import requests
 import sqlalchemy as sa
 
-from tests import db_backends
-from tests.functional.conftest import Client, free_port, wait_for
-
 TRANSPORT_URL = os.environ.get(
     "QINLING_LITE_TEST_TRANSPORT_URL", "rabbit://guest:guest@127.0.0.1:5672/"
 )
@@ -30,6 +36,109 @@ BIN = Path(sys.executable).parent
 START_TIMEOUT = 60
 STOP_TIMEOUT = 30
 LEFTOVER_WAIT = 5
+
+_ADMIN_URLS = {
+    "mysql": "mysql+pymysql://root@127.0.0.1:3306/",
+    "postgresql": "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
+}
+_CREATE = {
+    "mysql": "CREATE DATABASE {} CHARACTER SET utf8mb4",
+    "postgresql": "CREATE DATABASE {}",
+}
+_DROP = {
+    "mysql": "DROP DATABASE IF EXISTS {}",
+    "postgresql": "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+}
+
+
+class BackendUnavailableError(RuntimeError):
+    """The database server of a backend cannot be reached."""
+
+
+def _admin_url(backend):
+    return sa.make_url(
+        os.environ.get(f"QINLING_LITE_TEST_{backend.upper()}_URL", _ADMIN_URLS[backend])
+    )
+
+
+def _admin(backend, statement):
+    engine = sa.create_engine(
+        _admin_url(backend), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+    )
+    try:
+        connection = engine.connect()
+    except sa.exc.OperationalError as e:
+        raise BackendUnavailableError(
+            f"The {backend} test server {engine.url} is unreachable "
+            f"(set QINLING_LITE_TEST_{backend.upper()}_URL): {e}"
+        ) from e
+    with connection:
+        connection.exec_driver_sql(statement)
+
+
+def create_database(backend):
+    """Create a fresh, uniquely named database (``sqlite``, ``mysql`` or ``postgresql``);
+    return its SQLAlchemy URL."""
+    name = f"qinling_lite_test_{uuid.uuid4().hex[:12]}"
+    if backend == "sqlite":
+        return f"sqlite:///{Path(tempfile.mkdtemp(prefix=name)) / 'test.sqlite'}"
+    _admin(backend, _CREATE[backend].format(name))
+    url = _admin_url(backend).set(database=name)
+    if backend == "mysql":  # as install.rst says: oslo.db would connect in 3-byte utf8
+        url = url.update_query_dict({"charset": "utf8mb4"})
+    return url.render_as_string(hide_password=False)
+
+
+def drop_database(url):
+    """Drop a database made by ``create_database``."""
+    url = sa.make_url(url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        directory = Path(url.database).parent
+        for path in directory.iterdir():
+            path.unlink()
+        directory.rmdir()
+    else:
+        _admin(backend, _DROP[backend].format(url.database))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout, interval=0.02):
+    """Poll until ``predicate()`` returns something truthy; return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+class Client:
+    """The service's REST API over HTTP (``client.get(path, ...)`` and so on)."""
+
+    def __init__(self, url):
+        self.url = url
+        self.http = requests.Session()
+
+    def __getattr__(self, method):
+        return lambda path, **kw: self.http.request(method.upper(), self.url + path, **kw)
+
+    def create_runtime(self, image="python3"):
+        """A runtime, once it is available."""
+        runtime = self.post("/v1/runtimes", json={"image": image}).json()
+
+        def settled():
+            status = self.get(f"/v1/runtimes/{runtime['id']}").json()["status"]
+            return status != "creating" and status
+
+        status = wait_for(settled, timeout=60)
+        assert status == "available", status
+        return runtime
 
 
 class ProductionShape:
@@ -56,7 +165,7 @@ class ProductionShape:
     def __enter__(self):
         try:
             self._check_broker()
-            self.database = db_backends.create_database(self._backend)
+            self.database = create_database(self._backend)
             self._write_config()
             self._run("qinling-lite-manage", "db", "upgrade")
             self._api = self._spawn("api", "qinling-lite-api")
@@ -120,7 +229,7 @@ class ProductionShape:
             _check_leftovers(self.root)
         finally:
             if self.database:
-                db_backends.drop_database(self.database)
+                drop_database(self.database)
                 self.database = None
             if processes:
                 self._delete_broker_objects()

@@ -1,7 +1,7 @@
 """Benchmarks of the production shape on one host, printed as figures.
 
 MariaDB (or PostgreSQL), RabbitMQ, ``qinling-lite-api`` with 2 gunicorn workers and 2
-``qinling-lite-engine`` processes, set up by ``tests/production.py``:
+``qinling-lite-engine`` processes, set up by ``deployments.py``:
 
 (a) sync execution latency of a warm no-op function, p50 and p99;
 (b) end-to-end async throughput: executions per second from the first of N webhook
@@ -22,7 +22,6 @@ import concurrent.futures
 import contextlib
 import json
 import os
-import pathlib
 import shutil
 import signal
 import statistics
@@ -31,10 +30,8 @@ import tempfile
 import time
 import urllib.parse
 
+import deployments
 from run import Api, percentile, wrk
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from tests import production  # noqa: E402
 
 # Production values: the tests' short sweep would re-dispatch a queue that is merely long.
 ENGINE_OPTIONS = {"lease_time": 30, "pending_sweep_interval": 10, "pending_grace": 30}
@@ -133,7 +130,7 @@ def main():
     figures = {}
     with (
         tempfile.TemporaryDirectory() as root,
-        production.ProductionShape(
+        deployments.ProductionShape(
             root, engines=2, backend=args.database, options={"engine": ENGINE_OPTIONS}
         ) as shape,
     ):

@@ -5,14 +5,14 @@ The database is the backend named by ``QINLING_LITE_TEST_DB`` (SQLite by default
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
 
+from benchmarks import deployments
+from benchmarks.deployments import free_port, wait_for
 from tests import cli as osc
 from tests import db_backends
 from tests import keystone as ks
@@ -21,43 +21,8 @@ from tests.packages import HELLO_WORLD, make_zip
 SERVE = os.path.join(os.path.dirname(sys.executable), "qinling-lite-serve")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout, interval=0.02):
-    """Poll until ``predicate()`` returns something truthy; return it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
-
-
-class Client:
-    """The service's REST API over HTTP, with the few composite steps tests repeat."""
-
-    def __init__(self, url):
-        self.url = url
-        self.http = requests.Session()
-
-    def __getattr__(self, method):
-        return lambda path, **kw: self.http.request(method.upper(), self.url + path, **kw)
-
-    def create_runtime(self, image="python3"):
-        runtime = self.post("/v1/runtimes", json={"image": image}).json()
-        status = wait_for(
-            lambda: (
-                self.get(f"/v1/runtimes/{runtime['id']}").json()["status"] != "creating"
-                and self.get(f"/v1/runtimes/{runtime['id']}").json()["status"]
-            ),
-            timeout=60,
-        )
-        assert status == "available", status
-        return runtime
+class Client(deployments.Client):
+    """The REST API client, with the composite steps tests repeat."""
 
     def create_function(self, runtime_id, source=HELLO_WORLD, module="hello_world", **fields):
         data = {

@@ -1,6 +1,6 @@
 """Faults in the production shape: an engine killed mid-run, the broker restarted.
 
-Two engines and a gunicorn API over RabbitMQ and MariaDB (``tests.production``).
+Two engines and a gunicorn API over RabbitMQ and MariaDB (``benchmarks.deployments``).
 Restarting the local RabbitMQ takes ``rabbitmqctl`` with the rights to run it (root).
 """
 
@@ -13,8 +13,8 @@ import time
 import pytest
 import requests
 
-from tests import production
-from tests.functional.conftest import wait_for
+from benchmarks import deployments
+from tests.functional.conftest import Client, wait_for
 
 INVOCATIONS = 500
 RATE = 60  # invocations per second, so that the faults happen while they arrive
@@ -27,7 +27,7 @@ SLEEPER = "import time\n\ndef main(n=None, **kwargs):\n    time.sleep(0.2)\n    
 
 @pytest.fixture(scope="module")
 def shape(tmp_path_factory):
-    with production.ProductionShape(tmp_path_factory.mktemp("production"), engines=2) as shape:
+    with deployments.ProductionShape(tmp_path_factory.mktemp("production"), engines=2) as shape:
         yield shape
 
 
@@ -38,7 +38,8 @@ def runtime_id(shape):
 
 def _webhook(shape, runtime_id):
     """A new function and its webhook: (function id, invocation URL)."""
-    function = shape.client.create_function(runtime_id, source=SLEEPER, module="sleeper")
+    client = Client(shape.url)
+    function = client.create_function(runtime_id, source=SLEEPER, module="sleeper")
     return function["id"], shape.create_webhook(function["id"])
 
 
@@ -183,9 +184,9 @@ def test_an_invocation_while_the_broker_is_down_runs_without_help(shape, runtime
 def test_sigterm_lets_an_engine_finish_what_it_runs(tmp_path):
     """SIGTERM: the engine stops consuming, finishes its execution in flight, then exits."""
     slow = "import time\n\ndef main(**kwargs):\n    time.sleep(3)\n    return 'done'\n"
-    with production.ProductionShape(tmp_path, engines=1) as shape:
+    with deployments.ProductionShape(tmp_path, engines=1) as shape:
         runtime = shape.client.create_runtime()
-        function = shape.client.create_function(runtime["id"], source=slow, module="slow")
+        function = Client(shape.url).create_function(runtime["id"], source=slow, module="slow")
         url = shape.create_webhook(function["id"])
         execution_id = requests.post(url, json={}, timeout=30).json()["execution_id"]
 
