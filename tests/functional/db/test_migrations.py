@@ -26,8 +26,9 @@ def empty_database():
 
 def test_upgrade_from_empty_matches_models(empty_database):
     assert migration.version() is None
-    revisions = script.ScriptDirectory.from_config(migration._config()).walk_revisions()
-    for revision in reversed(list(revisions)):
+    with migration._config() as config:
+        revisions = list(script.ScriptDirectory.from_config(config).walk_revisions())
+    for revision in reversed(revisions):
         migration.upgrade(revision.revision)
         assert migration.version() == revision.revision
 
@@ -77,7 +78,8 @@ def test_positional_inputs_become_json_strings_and_back(empty_database):
     ]
     assert [upgraded[id_] for id_ in list(inputs)[len(old) :]] == kept
 
-    command.downgrade(migration._config(), "0005")
+    with migration._config() as config:
+        command.downgrade(config, "0005")
     downgraded = stored()
     assert [downgraded[id_] for id_ in list(inputs)[: len(old)]] == old
     # Text stored by 0006 goes back to the old form, whatever wrote it.
