@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
-FIRST_PARTY = {"qinling_lite", "tests"}
+FIRST_PARTY = {"benchmarks", "qinling_lite", "tests"}  # benchmarks.deployments
 # Imported by no module, used all the same: SQLAlchemy's database drivers.
 DRIVERS = {"pymysql", "psycopg2-binary"}
 
