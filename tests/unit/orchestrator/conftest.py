@@ -23,6 +23,9 @@ CONF = config.CONF
 MIB = 1024 * 1024
 REQUIRE_BWRAP = os.environ.get("QINLING_LITE_REQUIRE_BWRAP") == "1"
 SANDBOXES = ["none"] + (["bwrap"] if REQUIRE_BWRAP or shutil.which("bwrap") else [])
+# For tests of the orchestrator's own logic, which the sandbox does not change: the one
+# ``sandbox = auto`` picks (sandbox-specific behaviour is tested in each mode).
+production_sandbox = pytest.mark.parametrize("sandbox", SANDBOXES[-1:], indirect=True)
 
 SLEEPER = """import time
 

@@ -1,4 +1,8 @@
-"""The local orchestrator with real runtime server processes, in each sandbox mode."""
+"""The local orchestrator with real runtime server processes.
+
+Whatever ends or replaces worker processes runs in each sandbox mode; the pool and
+scheduling logic, the same in both, runs in the sandbox production picks.
+"""
 
 import contextlib
 import os
@@ -15,6 +19,7 @@ from tests.unit.orchestrator.conftest import (
     hello,
     payload,
     processes_using,
+    production_sandbox,
     run,
     sleeper,
     spec,
@@ -23,10 +28,12 @@ from tests.unit.orchestrator.conftest import (
 )
 
 
+@production_sandbox
 def test_load_gives_the_local_orchestrator(make_orchestrator):
     assert isinstance(make_orchestrator(), local.LocalOrchestrator)
 
 
+@production_sandbox
 def test_pool_is_warm_after_create(orch, conf):
     assert orch.get_pool("rt") == {"total": 2, "available": 2}
     assert len(worker_pids(conf.local_orchestrator.work_dir)) == 2
@@ -35,6 +42,7 @@ def test_pool_is_warm_after_create(orch, conf):
     assert orch.get_pool("unknown") == {"total": 0, "available": 0}
 
 
+@production_sandbox
 def test_hello_world_then_warm_reuse(orch):
     package = hello()
     name, answer = run(orch, spec(), package, name="qinling")
@@ -51,6 +59,7 @@ def test_pool_refills_in_the_background(orch):
     assert wait_for(lambda: orch.get_pool("rt") == {"total": 3, "available": 2})
 
 
+@production_sandbox
 def test_cold_start_when_the_pool_is_empty(config_fixture, make_orchestrator):
     config_fixture.config(group="local_orchestrator", pool_size=0)
     orch = make_orchestrator()
@@ -61,6 +70,7 @@ def test_cold_start_when_the_pool_is_empty(config_fixture, make_orchestrator):
     assert orch.list_workers("f1") == [name]
 
 
+@production_sandbox
 def test_busy_function_scales_to_the_cap_then_waits(orch):
     package = sleeper()
     function = spec(entry="sleeper.main")
@@ -91,6 +101,7 @@ def test_busy_function_scales_to_the_cap_then_waits(orch):
     assert package.calls == 2
 
 
+@production_sandbox
 def test_concurrent_executions_each_get_a_worker(orch):
     function = spec(entry="sleeper.main")
     package = sleeper()
@@ -167,6 +178,7 @@ def test_crash_mid_execution_is_a_worker_error(orch, conf):
     assert processes_using(work_dir, worker.name) == []
 
 
+@production_sandbox
 def test_import_error_is_reported_by_executions(orch):
     broken = Package({"hello_world.py": "import no_such_module\n"})
     name, answer = run(orch, spec(), broken)
@@ -234,6 +246,7 @@ def test_delete_pool_kills_every_worker(orch, conf):
     assert orch.list_workers("idle") == orch.list_workers("busy") == []
 
 
+@production_sandbox
 def test_a_runtime_without_a_pool_is_adopted(orch):
     """An engine that restarted, or did not create the runtime, still runs its functions."""
     assert run(orch, spec(runtime_id="elsewhere"), hello())[1]["output"] == "Hello, World"
@@ -266,6 +279,7 @@ def test_scale_up_binds_warm_workers_and_scale_down_keeps_one(config_fixture, ma
     orch.scale_down("unknown", 0, 1)  # nothing to do
 
 
+@production_sandbox
 def test_scale_up_stops_at_the_cap(orch):
     orch.scale_up(spec(), hello(), 5)  # the cap is 2 here
     assert len(orch.list_workers("f1")) == 2
