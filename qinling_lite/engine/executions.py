@@ -162,6 +162,11 @@ class ExecutionRunner:
             timeout=execution.timeout,
         )
         args = function_input.as_args(execution.input)
+        if not isinstance(self._orchestrator, orchestrator_base.ImageFunctions):
+            raise exceptions.OrchestratorError(
+                "Image functions need the Kubernetes orchestrator ([engine] orchestrator = "
+                "kubernetes); this engine's orchestrator runs no images."
+            )
         return _outcome(self._orchestrator.run_image(spec, args), self._max_result_size)
 
     def _worker_context(self, execution):
