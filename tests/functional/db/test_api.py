@@ -1,4 +1,4 @@
-"""The query API of ``qinling_lite.db.api`` on the backend named by ``QINLING_LITE_TEST_DB``.
+"""The repositories of ``qinling_lite.db`` on the backend named by ``QINLING_LITE_TEST_DB``.
 
 ``tools/run-tests`` runs tests/functional on SQLite, MariaDB and PostgreSQL in turn. The
 module gets one throwaway database, migrated to head (the schema under test is the
