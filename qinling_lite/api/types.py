@@ -1,6 +1,8 @@
 """Request and response types of the v1 API (WSME), apart from the controllers."""
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from wsme import types as wtypes
 from wsme.rest import json as wsme_json
@@ -89,7 +91,10 @@ class Resource(Body):
     created_at = wtypes.wsattr(wtypes.text, readonly=True)
     updated_at = wtypes.wsattr(wtypes.text, readonly=True)
 
-    _converters = {"created_at": format_time, "updated_at": format_time}
+    _converters: dict[str, Callable[[Any], Any]] = {
+        "created_at": format_time,
+        "updated_at": format_time,
+    }
 
     @classmethod
     def from_db(cls, obj, **extra):

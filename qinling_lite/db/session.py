@@ -1,6 +1,7 @@
 """oslo.db's enginefacade for this service: transactions, connections and the engine."""
 
 import threading
+from typing import Any
 
 import sqlalchemy as sa
 from oslo_db.sqlalchemy import enginefacade
@@ -11,33 +12,33 @@ from qinling_lite.db import sqlite
 _CONTEXT = threading.local()
 
 
-def writer():
+def writer() -> Any:
     """A write transaction on an ORM session (``with writer() as session``)."""
     return enginefacade.writer.using(_CONTEXT)
 
 
-def reader():
+def reader() -> Any:
     """A read transaction on an ORM session."""
     return enginefacade.reader.using(_CONTEXT)
 
 
 # The execution hot path (webhook invoke, claim, finish) uses Core statements on a
 # plain connection: an ORM session costs several times the query itself.
-def write_connection():
+def write_connection() -> Any:
     """A write transaction on a Core connection."""
     return enginefacade.writer.connection.using(_CONTEXT)
 
 
-def read_connection():
+def read_connection() -> Any:
     """A read transaction on a Core connection."""
     return enginefacade.reader.connection.using(_CONTEXT)
 
 
-def get_engine():
+def get_engine() -> sa.engine.Engine:
     return enginefacade.writer.get_engine()
 
 
-def setup():
+def setup() -> None:
     """Create the engine now, with SQLite tuned for concurrent writers."""
     engine = get_engine()
     # oslo.db yields the (green)thread on every connection check-in, for eventlet;

@@ -127,7 +127,7 @@ class Codec(Generic[Message]):
     ) -> None:
         self.name = kind.__name__
         self._fields = typing.get_type_hints(kind)
-        self._required = kind.__required_keys__
+        self._required: frozenset[str] = kind.__required_keys__  # type: ignore[attr-defined]
         self._defaults = dict(defaults or {})
         self._check = check
 
@@ -136,7 +136,7 @@ class Codec(Generic[Message]):
         a valid one."""
         if not isinstance(message, Mapping):
             raise ProtocolError(f"{self.name} must be a JSON object")
-        valid = {}
+        valid: dict[str, Any] = {}
         for name, kind in self._fields.items():
             if name not in message:
                 if name in self._required:
@@ -147,9 +147,10 @@ class Codec(Generic[Message]):
             if not _is_a(message[name], kind):
                 raise ProtocolError(f"field {name!r} is missing or has a wrong type")
             valid[name] = message[name]
+        checked = typing.cast(Message, valid)
         if self._check is not None:
-            self._check(valid)
-        return valid
+            self._check(checked)
+        return checked
 
     def to_json(self, message: Message) -> bytes:
         """The message's JSON, once checked."""

@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 
+import futurist._thread
 import oslo_messaging as messaging
 import pytest
 from oslo_messaging import opts as messaging_opts
@@ -239,8 +240,11 @@ def fake_transport(config_fixture):
 
 
 @pytest.fixture
-def serve(fake_transport):
+def serve(fake_transport, monkeypatch):
     """``serve(endpoint)`` runs an engine RPC server for ``endpoint`` until the test ends."""
+    # A stopping server waits for its idle executor threads, which look up from an
+    # empty queue once a second: a second per test here.
+    monkeypatch.setattr(futurist._thread.ThreadWorker, "MAX_IDLE_FOR", 0.02)
     servers = []
 
     def start(endpoint):
