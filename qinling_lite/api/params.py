@@ -1,15 +1,11 @@
-"""Checks of request parameters that WSME types do not cover."""
+"""Checks of request parameters that WSME types do not cover: how a path, a query string
+or a form carries a value. The checks of the values themselves, which the services run
+too, are in ``qinling_lite.services.validation``."""
 
-from oslo_utils import strutils, uuidutils
+from oslo_utils import strutils
 
 from qinling_lite import exceptions
 from qinling_lite.api import policy
-
-
-def uuid(value, name="id"):
-    if not uuidutils.is_uuid_like(value):
-        raise exceptions.InputError(f"Expected a uuid for {name} but received {value!r}.")
-    return value
 
 
 def boolean(value, name):
@@ -59,19 +55,6 @@ def version_number(value, minimum=1):
         return integer(value, minimum, INT_MAX, text=True)
     except ValueError:
         raise exceptions.InputError(f"Invalid version number: {value!r}.") from None
-
-
-def bounded_int(value, name, minimum, maximum, unit):
-    """An integer within [minimum, maximum], with Qinling's messages: a JSON integer, or
-    a form field read by ``text_int``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise exceptions.InputError(f"Invalid {name} resource specified. An integer is required.")
-    if not minimum <= value <= maximum:
-        raise exceptions.InputError(
-            f"{name} resource limitation not within the allowable range: "
-            f"{minimum} ~ {maximum}({unit})."
-        )
-    return value
 
 
 def list_scope(ctx, resource, all_projects, project_id):

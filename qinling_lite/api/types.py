@@ -9,7 +9,7 @@ from wsme.rest import json as wsme_json
 
 from qinling_lite import function_input
 from qinling_lite.api import params
-from qinling_lite.services import webhook_auth
+from qinling_lite.services import validation, webhook_auth
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -22,7 +22,7 @@ class Uuid(wtypes.UuidType):
     """A UUID, checked in paths and query strings too (WSME checks it only in bodies)."""
 
     def frombasetype(self, value):
-        return None if value is None else params.uuid(value)
+        return None if value is None else validation.uuid(value)
 
 
 UUID = Uuid()

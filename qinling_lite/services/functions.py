@@ -14,12 +14,12 @@ from oslo_config import cfg
 from oslo_utils import uuidutils
 
 from qinling_lite import context, exceptions, function_code, orchestrator, status, strict_json
-from qinling_lite.api import params
 from qinling_lite.db import functions as functions_db
 from qinling_lite.db import models
 from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.orchestrator import base as orchestrator_base
 from qinling_lite.rpc import engine_api
+from qinling_lite.services import validation
 from qinling_lite.storage import base as storage_base
 
 # Text fields, with their longest length.
@@ -63,7 +63,7 @@ def create(
     runtime_id = fields.get("runtime_id")
     if not runtime_id:
         raise exceptions.InputError('"runtime_id" must be specified.')
-    runtime = runtimes_db.get(params.uuid(runtime_id, "runtime_id"), ctx.scope)
+    runtime = runtimes_db.get(validation.uuid(runtime_id, "runtime_id"), ctx.scope)
     if runtime.status != status.AVAILABLE:
         raise exceptions.InputError(f"Runtime {runtime.id} is not available.")
     values = {
@@ -239,7 +239,7 @@ def _limits(
     values = {}
     for field, (name, low, high, unit, default) in specs.items():
         if field in fields:
-            values[field] = params.bounded_int(fields[field], name, low, high, unit)
+            values[field] = validation.bounded_int(fields[field], name, low, high, unit)
         elif defaults:
             values[field] = default
     return values

@@ -10,6 +10,7 @@ from wsme import types as wtypes
 from qinling_lite import function_input
 from qinling_lite.api import errors, params, policy, types
 from qinling_lite.services import executions as executions_service
+from qinling_lite.services import validation
 
 
 class ExecutionLogController(rest.RestController):
@@ -20,7 +21,7 @@ class ExecutionLogController(rest.RestController):
         execution = policy.authorize(
             ctx,
             "execution_log:get",
-            executions_service.get(params.uuid(execution_id), ctx.scope),
+            executions_service.get(validation.uuid(execution_id), ctx.scope),
         )
         response = webob.Response(content_type="text/plain", charset="UTF-8")
         if execution.logs:

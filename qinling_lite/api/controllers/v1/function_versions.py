@@ -8,6 +8,7 @@ from qinling_lite.api import downloads, errors, params, policy, types
 from qinling_lite.api.controllers.v1 import function_workers
 from qinling_lite.db import functions as functions_db
 from qinling_lite.db import versions as versions_db
+from qinling_lite.services import validation
 from qinling_lite.services import versions as versions_service
 
 
@@ -57,7 +58,7 @@ class FunctionVersionsController(rest.RestController):
     def get_one(self, function_id, number, **kwargs):
         ctx = pecan.request.context
         version = versions_db.get(
-            params.uuid(function_id, "function_id"), params.version_number(number), ctx.scope
+            validation.uuid(function_id, "function_id"), params.version_number(number), ctx.scope
         )
         policy.authorize(ctx, "function_version:get", version)
         if params.boolean(kwargs.get("download"), "download"):

@@ -9,6 +9,7 @@ from qinling_lite.api import decoding, downloads, errors, function_trusts, param
 from qinling_lite.api.controllers.v1 import function_versions, function_workers
 from qinling_lite.db import functions as functions_db
 from qinling_lite.services import functions as functions_service
+from qinling_lite.services import validation
 
 
 def _fields(request):
@@ -76,7 +77,7 @@ class FunctionsController(rest.RestController):
     def get_one(self, id, **kwargs):
         ctx = pecan.request.context
         function = policy.authorize(
-            ctx, "function:get", functions_db.get(params.uuid(id), ctx.scope)
+            ctx, "function:get", functions_db.get(validation.uuid(id), ctx.scope)
         )
         if params.boolean(kwargs.get("download"), "download"):
             md5 = functions_service.package_md5(function)
@@ -88,7 +89,7 @@ class FunctionsController(rest.RestController):
         request = pecan.request
         ctx = request.context
         function = policy.authorize(
-            ctx, "function:update", functions_db.get(params.uuid(id), ctx.scope)
+            ctx, "function:update", functions_db.get(validation.uuid(id), ctx.scope)
         )
         updated = functions_service.update(
             ctx, request.conf, request.storage, request.engine, function, _fields(request)

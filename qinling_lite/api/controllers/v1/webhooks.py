@@ -9,7 +9,7 @@ from wsme import types as wtypes
 
 from qinling_lite import exceptions
 from qinling_lite.api import auth, decoding, errors, params, policy, types
-from qinling_lite.services import webhook_auth
+from qinling_lite.services import validation, webhook_auth
 from qinling_lite.services import webhooks as webhooks_service
 
 
@@ -96,7 +96,7 @@ class WebhooksController(rest.RestController):
             authorize=functools.partial(policy.authorize, request.context, "webhook:invoke"),
             received_at=time.time(),
         )
-        target = webhooks_service.admit(params.uuid(id), invocation)
+        target = webhooks_service.admit(validation.uuid(id), invocation)
         execution = webhooks_service.invoke(
             request.context, request.engine, target, invocation_input(request)
         )
