@@ -5,23 +5,22 @@
 """
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from qinling_lite import context, exceptions
 from qinling_lite.db import aliases as aliases_db
 from qinling_lite.db import executions as executions_db
 from qinling_lite.db import models
+from qinling_lite.services import executions as executions_service
 
 # What a new alias may be named: RFC 3986 unreserved characters, so that the name is one
 # path segment as it is (no "/", no percent-encoding), and not a dot segment.
 NEW_NAME = re.compile(r"[A-Za-z0-9._~-]{1,255}")
 
-Authorize = Callable[[executions_db.ExecutionTarget], object]
-
 
 def create(
-    ctx: context.RequestContext, values: Mapping[str, Any], authorize: Authorize
+    ctx: context.RequestContext, values: Mapping[str, Any], authorize: executions_service.Authorize
 ) -> models.FunctionAlias:
     """A new alias, in the project of the function it names."""
     if not values.get("name") or not values.get("function_id"):
@@ -38,7 +37,7 @@ def update(
     ctx: context.RequestContext,
     alias: models.FunctionAlias,
     changes: Mapping[str, Any],
-    authorize: Authorize,
+    authorize: executions_service.Authorize,
 ) -> models.FunctionAlias:
     """Point the alias elsewhere or describe it anew; its name cannot change."""
     changes = {k: v for k, v in changes.items() if v is not None}
@@ -61,7 +60,7 @@ def delete(ctx: context.RequestContext, name: str) -> None:
 
 
 def _checked(
-    ctx: context.RequestContext, values: Mapping[str, Any], authorize: Authorize
+    ctx: context.RequestContext, values: Mapping[str, Any], authorize: executions_service.Authorize
 ) -> dict[str, Any]:
     """``values`` with a function id and version that exist and the caller may name
     (Qinling checked neither), and the function's project."""

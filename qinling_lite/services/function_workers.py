@@ -4,20 +4,17 @@
 ``project_id``); it raises to refuse.
 """
 
-from collections.abc import Callable
-
 from qinling_lite import context, exceptions
 from qinling_lite.db import executions as executions_db
 from qinling_lite.rpc import engine_api
-
-Authorize = Callable[[executions_db.ExecutionTarget], object]
+from qinling_lite.services import executions as executions_service
 
 
 def _target(
     ctx: context.RequestContext,
     function_id: str,
     version: int,
-    authorize: Authorize,
+    authorize: executions_service.Authorize,
     scaled: bool = False,
 ) -> executions_db.ExecutionTarget:
     """The function (version), which the caller may act on.
@@ -39,7 +36,7 @@ def detach(
     engine: engine_api.EngineClient,
     function_id: str,
     version: int,
-    authorize: Authorize,
+    authorize: executions_service.Authorize,
 ) -> None:
     """Release every warm worker of the function version (they restart cold)."""
     _target(ctx, function_id, version, authorize)
@@ -52,7 +49,7 @@ def scale_up(
     function_id: str,
     version: int,
     count: int,
-    authorize: Authorize,
+    authorize: executions_service.Authorize,
 ) -> None:
     _target(ctx, function_id, version, authorize, scaled=True)
     engine.scale_up_function(ctx, function_id, version, count)
@@ -64,7 +61,7 @@ def scale_down(
     function_id: str,
     version: int,
     count: int,
-    authorize: Authorize,
+    authorize: executions_service.Authorize,
 ) -> None:
     _target(ctx, function_id, version, authorize, scaled=True)
     engine.scale_down_function(ctx, function_id, version, count)
@@ -75,7 +72,7 @@ def list_names(
     engine: engine_api.EngineClient,
     function_id: str,
     version: int,
-    authorize: Authorize,
+    authorize: executions_service.Authorize,
 ) -> list[str]:
     """Names of the function version's workers."""
     _target(ctx, function_id, version, authorize)
