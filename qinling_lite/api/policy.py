@@ -1,9 +1,12 @@
 """Enforcing the policy rules of ``qinling_lite.policies`` on a request's context."""
 
+from typing import Protocol, TypeVar
+
 from oslo_config import cfg
 from oslo_policy import policy
 
 from qinling_lite import exceptions, policies
+from qinling_lite.db import models
 
 _enforcer = None
 
@@ -32,14 +35,27 @@ def enforce(ctx, rule, target=None):
         raise exceptions.NotAllowed()
 
 
-def authorize(ctx, rule, row):
+class Owned(Protocol):
+    """A row that belongs to a project."""
+
+    project_id: str
+
+
+Row = TypeVar("Row", bound=Owned)
+
+
+def authorize(ctx, rule, row: Row) -> Row:
     """``row`` if ``ctx`` may do ``rule`` on it, judged by the row's own project; else 403.
 
     Lookups by id are confined to the caller's project (``ctx.scope``) unless it is an
     admin, so another project's resource is a 404 before it gets here.
     """
-    target = {"project_id": row.project_id}
-    if hasattr(row, "is_public"):
-        target["is_public"] = row.is_public
-    enforce(ctx, rule, target)
+    enforce(ctx, rule, {"project_id": row.project_id})
     return row
+
+
+def authorize_runtime(ctx, rule, runtime: models.Runtime) -> models.Runtime:
+    """``runtime`` if ``ctx`` may do ``rule`` on it, judged by its project and whether it
+    is public (a public runtime is every project's to read); else 403."""
+    enforce(ctx, rule, {"project_id": runtime.project_id, "is_public": runtime.is_public})
+    return runtime

@@ -73,10 +73,10 @@ def test_owned_resources_are_judged_by_their_own_project(resource):
 
 def test_public_runtimes_are_readable_by_every_project():
     member = _ctx(roles=["member"])
-    policy.authorize(member, "runtime:get", row("p2", is_public=True))
+    policy.authorize_runtime(member, "runtime:get", row("p2", is_public=True))
     with pytest.raises(exceptions.NotAllowed):
-        policy.authorize(member, "runtime:get", row("p2", is_public=False))
-    policy.authorize(member, "runtime:get", row("p1", is_public=False))
+        policy.authorize_runtime(member, "runtime:get", row("p2", is_public=False))
+    policy.authorize_runtime(member, "runtime:get", row("p1", is_public=False))
 
 
 def test_admin_status_comes_from_the_roles():

@@ -38,7 +38,7 @@ class RuntimesController(rest.RestController):
     def get_one(self, id):
         ctx = pecan.request.context
         return types.Runtime.from_db(
-            policy.authorize(ctx, "runtime:get", runtimes_db.get(id, ctx.scope))
+            policy.authorize_runtime(ctx, "runtime:get", runtimes_db.get(id, ctx.scope))
         )
 
     @errors.wsexpose(types.Runtime, types.UUID, body=types.RuntimeUpdate)
