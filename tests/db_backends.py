@@ -4,7 +4,7 @@ Throwaway databases on SQLite, MySQL/MariaDB and PostgreSQL are made by
 ``benchmarks.deployments`` (``create_database``, ``drop_database``), which the benchmarks
 share; an unreachable server is an error, never a skip.
 
-oslo.db's enginefacade, through which ``qinling_lite.db.api`` reaches the database, is
+oslo.db's enginefacade, through which ``qinling_lite.db.session`` reaches the database, is
 global. ``use_database`` switches it with the supported test hook: a fresh transaction
 context configured for the URL is patched in as the factory of the root context manager
 (``enginefacade._context_manager.patch_factory``), which ``enginefacade.reader`` and
@@ -32,7 +32,7 @@ def selected_backend():
 
 @contextlib.contextmanager
 def use_database(url):
-    """Point the enginefacade, and so ``qinling_lite.db.api``, at ``url`` meanwhile."""
+    """Point the enginefacade, and so ``qinling_lite.db.session``, at ``url`` meanwhile."""
     manager = enginefacade.transaction_context()
     manager.configure(connection=url)
     reset = enginefacade._context_manager.patch_factory(manager)

@@ -1,4 +1,4 @@
-"""Schema migrations with alembic, configured in code on the engine of ``db.api``."""
+"""Schema migrations with alembic, configured in code on the engine of ``db.session``."""
 
 import contextlib
 import importlib.resources
