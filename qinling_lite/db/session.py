@@ -7,9 +7,13 @@ import sqlalchemy as sa
 from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import engines as oslo_engines
 
+from qinling_lite import drivers
 from qinling_lite.db import sqlite
 
 _CONTEXT = threading.local()
+
+# The database driver modules that an extra of qinling-lite (setup.cfg) installs.
+DRIVER_EXTRAS = {"pymysql": "mysql", "psycopg2": "postgresql"}
 
 
 def writer() -> Any:
@@ -39,8 +43,21 @@ def get_engine() -> sa.engine.Engine:
 
 
 def setup() -> None:
-    """Create the engine now, with SQLite tuned for concurrent writers."""
-    engine = get_engine()
+    """Create the engine now, with SQLite tuned for concurrent writers.
+
+    Raises drivers.DriverError when ``[database] connection`` names a driver that is not
+    installed, saying which extra installs it.
+    """
+    try:
+        engine = get_engine()
+    except ModuleNotFoundError as error:
+        extra = DRIVER_EXTRAS.get(error.name or "")
+        if extra is None:
+            raise
+        raise drivers.DriverError(
+            f"[database] connection needs the Python module {error.name!r}, which is not "
+            f"installed: install qinling-lite[{extra}]."
+        ) from error
     # oslo.db yields the (green)thread on every connection check-in, for eventlet;
     # with OS threads that is a wasted sleep(0) per transaction.
     if sa.event.contains(engine, "checkin", oslo_engines._thread_yield):

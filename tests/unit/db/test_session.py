@@ -5,11 +5,13 @@ fails here instead of silently making a patch a no-op) with what our setup leave
 """
 
 import sqlite3
+import sys
 
 import pytest
 import sqlalchemy as sa
 from oslo_db.sqlalchemy import engines as oslo_engines
 
+from qinling_lite import drivers
 from qinling_lite.db import session as db_session
 from qinling_lite.db import sqlite as db_sqlite
 from tests import db_backends
@@ -84,3 +86,22 @@ def test_transactions_in_one_process_queue_on_the_lock_and_release_it(engine):
         connection.close()
     with engine.begin() as connection:  # would wait forever on a lock left held
         connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+
+
+@pytest.mark.parametrize(
+    ("url", "module", "extra"),
+    [
+        ("mysql+pymysql://qinling:secret@127.0.0.1/qinling", "pymysql", "mysql"),
+        ("postgresql+psycopg2://qinling:secret@127.0.0.1/qinling", "psycopg2", "postgresql"),
+    ],
+)
+def test_a_driver_not_installed_names_the_extra_that_installs_it(monkeypatch, url, module, extra):
+    monkeypatch.setitem(sys.modules, module, None)  # what ``import module`` then refuses
+    expected = (
+        f"[database] connection needs the Python module '{module}', which is not installed: "
+        f"install qinling-lite[{extra}]."
+    )
+    with pytest.raises(drivers.DriverError) as error:
+        with db_backends.use_database(url):
+            pass
+    assert str(error.value) == expected
