@@ -142,24 +142,14 @@ class WorkerTarget(NamedTuple):
 
 class ClaimedExecution(NamedTuple):
     """An execution an engine has claimed, with what running it needs: its own ``id,
-    input, attempts`` (this claim's number), and its function version as in
-    WorkerTarget, with the function's ``trust_id``."""
+    input, attempts`` (this claim's number), its function's ``trust_id`` and its
+    function version."""
 
     id: str
     input: Any
     attempts: int
     trust_id: str | None
-    function_id: str
-    function_version: int
-    function_exists: bool
-    version_md5: str | None
-    project_id: str | None
-    runtime_id: str | None
-    entry: str | None
-    code: dict[str, Any] | None
-    cpu: int | None
-    memory_size: int | None
-    timeout: int | None
+    function: WorkerTarget
 
 
 # The function's columns a worker needs; the function id tells whether it still exists.
@@ -176,12 +166,14 @@ _WORKER_COLUMNS = (
 )
 
 
-def _worker_values(row: sa.Row[Any]) -> dict[str, Any]:
-    """A row selected with _WORKER_COLUMNS as the fields of a WorkerTarget or a
-    ClaimedExecution."""
-    values = dict(row._mapping)
-    values["function_exists"] = values.pop("function_row_id") is not None
-    return values
+def _worker_target(row: sa.Row[Any]) -> WorkerTarget:
+    """The WorkerTarget of a row selected with ``function_id``, ``function_version`` and
+    _WORKER_COLUMNS."""
+    values = row._mapping
+    return WorkerTarget(
+        **{name: values[name] for name in WorkerTarget._fields if name in values},
+        function_exists=values["function_row_id"] is not None,
+    )
 
 
 def get_worker_target(function_id: str, version: int) -> WorkerTarget:
@@ -201,7 +193,7 @@ def get_worker_target(function_id: str, version: int) -> WorkerTarget:
         row = connection.execute(query).first()
     if row is None:
         raise exceptions.NotFound("Function", id=function_id)
-    return WorkerTarget(**_worker_values(row))
+    return _worker_target(row)
 
 
 def _claimable(now: datetime.datetime) -> sa.ColumnElement[bool]:
@@ -250,9 +242,9 @@ def claim(id: str, engine_id: str, lease: float) -> ClaimedExecution | None:
             .select_from(_E.outerjoin(_F, _F.c.id == _E.c.function_id).outerjoin(_V, version_join))
             .where(_E.c.id == id)
         ).one()
-    execution = ClaimedExecution(**_worker_values(row))
+    execution = ClaimedExecution(row.id, row.input, row.attempts, row.trust_id, _worker_target(row))
     if execution.attempts == 1:
-        _count(execution.function_id, execution.function_version)
+        _count(execution.function.function_id, execution.function.function_version)
     return execution
 
 

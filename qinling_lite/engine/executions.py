@@ -94,7 +94,7 @@ class ExecutionRunner:
 
     def worker_for(self, function):
         """The FunctionSpec and package loader of a function version (a
-        ``db.executions.ClaimedExecution`` or ``WorkerTarget``)."""
+        ``db.executions.WorkerTarget``)."""
         if not function.function_exists:
             raise exceptions.NotFound("Function", id=function.function_id)
         if function_code.is_image(function.code):
@@ -131,35 +131,37 @@ class ExecutionRunner:
 
     def _execute(self, execution):
         """Return (status, result, logs) of a worker run; raise for engine-side failures."""
-        if function_code.is_image(execution.code):
+        function = execution.function
+        if function_code.is_image(function.code):
             return self._run_image(execution)
-        spec, package = self.worker_for(execution)
+        spec, package = self.worker_for(function)
         positional = function_input.positional(execution.input)
         request = protocol.ExecuteRequest(
             execution_id=execution.id,
             input={} if positional else execution.input or {},
             args=[execution.input] if positional else [],
-            timeout=execution.timeout,
-            memory_size=execution.memory_size,
-            cpu=execution.cpu,
+            timeout=function.timeout,
+            memory_size=function.memory_size,
+            cpu=function.cpu,
             context=self._worker_context(execution),
             max_result_size=self._max_result_size,
         )
         with self._orchestrator.worker(spec, package, wait=self._worker_wait) as worker:
-            reply = worker.execute(request, timeout=execution.timeout + WORKER_MARGIN)
+            reply = worker.execute(request, timeout=function.timeout + WORKER_MARGIN)
         return _outcome(reply, self._max_result_size)
 
     def _run_image(self, execution):
         """(status, result, logs) of an image function's run: its input as arguments."""
+        function = execution.function
         spec = orchestrator_base.ImageSpec(
             execution_id=execution.id,
             attempt=execution.attempts,
-            function_id=execution.function_id,
-            project_id=execution.project_id,
-            image=execution.code["image"],
-            cpu=execution.cpu,
-            memory_size=execution.memory_size,
-            timeout=execution.timeout,
+            function_id=function.function_id,
+            project_id=function.project_id,
+            image=function.code["image"],
+            cpu=function.cpu,
+            memory_size=function.memory_size,
+            timeout=function.timeout,
         )
         args = function_input.as_args(execution.input)
         if not isinstance(self._orchestrator, orchestrator_base.ImageFunctions):
@@ -171,7 +173,8 @@ class ExecutionRunner:
 
     def _worker_context(self, execution):
         """What the function gets as ``context``; ``os_auth`` when it has a trust."""
-        context = {"function_id": execution.function_id, "project_id": execution.project_id}
+        function = execution.function
+        context = {"function_id": function.function_id, "project_id": function.project_id}
         if execution.trust_id and self._trustee is not None and self._trustee.enabled:
             context["os_auth"] = self._trustee.worker_credentials(execution.trust_id)
         return context

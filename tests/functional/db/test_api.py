@@ -276,12 +276,12 @@ def test_claim_execution_exactly_once():
     winners = [result for result in results if result is not None]
     assert len(winners) == 1
     claimed = winners[0]
-    assert (claimed.id, claimed.function_id, claimed.function_exists) == (
+    assert (claimed.id, claimed.function.function_id, claimed.function.function_exists) == (
         execution.id,
         function.id,
         True,
     )
-    assert (claimed.entry, claimed.code, claimed.timeout) == (
+    assert (claimed.function.entry, claimed.function.code, claimed.function.timeout) == (
         function.entry,
         function.code,
         function.timeout,
@@ -294,7 +294,7 @@ def test_claim_execution_exactly_once():
 def test_claim_of_an_execution_whose_function_is_gone():
     execution = _execution(_function(_runtime()), function_id="0" * 36)
     claimed = executions_db.claim(execution.id, ENGINE, 30)
-    assert (claimed.function_id, claimed.function_exists) == ("0" * 36, False)
+    assert (claimed.function.function_id, claimed.function.function_exists) == ("0" * 36, False)
 
 
 def test_execution_target_is_scoped():
