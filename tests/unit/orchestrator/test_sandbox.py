@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 
+import qinling_lite
 from qinling_lite import config, exceptions, orchestrator
 from qinling_lite.orchestrator import base
 from qinling_lite.orchestrator.local import cgroups, process
@@ -79,12 +80,12 @@ def test_bwrap_hides_the_host(orch, work_dir, conf):
     secret = os.path.join(work_dir, "secret.conf")
     with open(secret, "w") as file:
         file.write("password")
-    control_plane = os.path.dirname(os.path.abspath(config.__file__))
+    control_plane = os.path.dirname(os.path.abspath(qinling_lite.__file__))
     paths = [
         "/etc/hostname",
         "/etc/passwd",
         secret,  # the state directory: config, database, other workers
-        os.path.join(control_plane, "config.py"),
+        os.path.join(control_plane, "config", "__init__.py"),
         os.path.join(sys.prefix, "pyvenv.cfg"),
     ]
     seen = probe(orch, paths, ["qinling_lite", "oslo_config"])
@@ -137,7 +138,7 @@ def test_workers_die_with_the_control_plane(conf, make_orchestrator):
         os.kill(os.getpid(), signal.SIGKILL)
         """
     )
-    root = os.path.dirname(os.path.dirname(os.path.abspath(config.__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(qinling_lite.__file__)))
     process = subprocess.Popen([sys.executable, "-c", script], cwd=root)
     assert process.wait() == -signal.SIGKILL
     assert wait_for(lambda: processes_using(opts.work_dir) == [])
