@@ -77,6 +77,23 @@ class Function:
         self.waiting = 0  # executions waiting for one of its workers
 
 
+class BoundFunctions:
+    """The calls of ``base.Orchestrator`` that the orchestrator's ``Bindings`` answer
+    alone: a mixin, listed before the base, of an orchestrator keeping them in
+    ``self._bindings``."""
+
+    _bindings: "Bindings"
+
+    def worker(self, spec, package, wait):
+        return self._bindings.worker(spec, package, wait)
+
+    def scale_up(self, spec, package, count):
+        self._bindings.scale_up(spec, package, count)
+
+    def scale_down(self, function_id, version, count):
+        self._bindings.scale_down(function_id, version, count)
+
+
 class Bindings:
     """The function versions' records and which worker is bound to which.
 
@@ -222,6 +239,10 @@ class Bindings:
                 if match(function):
                     idle += self._retire(key)
         return idle
+
+    def retire_function(self, function_id, version=None):
+        """``retire`` the function version's entry (every version's if ``version`` is None)."""
+        return self.retire(lambda f: f.key[0] == function_id and version in (None, f.key[1]))
 
     def bound(self, match):
         """The workers bound to the entries ``match(function)`` selects."""

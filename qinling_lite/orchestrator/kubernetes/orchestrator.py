@@ -28,7 +28,7 @@ LOG = logging.getLogger(__name__)
 PERIODIC_THREADS = 4
 
 
-class KubernetesOrchestrator(base.Orchestrator, base.ImageFunctions):
+class KubernetesOrchestrator(bindings.BoundFunctions, base.Orchestrator, base.ImageFunctions):
     """Worker pods in the namespace ``[kubernetes] namespace``."""
 
     def __init__(self, conf):
@@ -79,24 +79,11 @@ class KubernetesOrchestrator(base.Orchestrator, base.ImageFunctions):
         total = self._pools.replicas(runtime_id)
         return {"total": total, "available": len(self._pods.free(runtime_id)) if total else 0}
 
-    # --- function workers ----------------------------------------------------------
-
-    def worker(self, spec, package, wait):
-        return self._bindings.worker(spec, package, wait)
-
-    def scale_up(self, spec, package, count):
-        """Take up to ``count`` more pool pods for the function version, as free now."""
-        self._bindings.scale_up(spec, package, count)
-
-    def scale_down(self, function_id, version, count):
-        """Delete up to ``count`` idle pods of the function version, keeping one."""
-        self._bindings.scale_down(function_id, version, count)
+    # --- function workers (worker, scale_up, scale_down: bindings.BoundFunctions) --
 
     def release_function(self, function_id, version=None):
         """Delete the function version's pods, those of other engines and running ones too."""
-        self._close(
-            self._bindings.retire(lambda f: f.key[0] == function_id and version in (None, f.key[1]))
-        )
+        self._close(self._bindings.retire_function(function_id, version))
         self._pods.delete_all(pods.function_selector(function_id, version))
 
     def list_workers(self, function_id, version=0):

@@ -44,7 +44,7 @@ def _prune(pool):
     return dead
 
 
-class LocalOrchestrator(base.Orchestrator):
+class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
     """Pools of local runtime server processes; no image functions (no container engine)."""
 
     def __init__(self, conf):
@@ -141,21 +141,10 @@ class LocalOrchestrator(base.Orchestrator):
             self._wake.set()
         return {"total": available + bound, "available": available}
 
-    # --- function workers ----------------------------------------------------------
-
-    def worker(self, spec, package, wait):
-        return self._bindings.worker(spec, package, wait)
-
-    def scale_up(self, spec, package, count):
-        self._bindings.scale_up(spec, package, count)
-
-    def scale_down(self, function_id, version, count):
-        self._bindings.scale_down(function_id, version, count)
+    # --- function workers (worker, scale_up, scale_down: bindings.BoundFunctions) --
 
     def release_function(self, function_id, version=None):
-        self._discard(
-            self._bindings.retire(lambda f: f.key[0] == function_id and version in (None, f.key[1]))
-        )
+        self._discard(self._bindings.retire_function(function_id, version))
 
     def list_workers(self, function_id, version=0):
         return self._bindings.names(function_id, version)
