@@ -19,7 +19,7 @@ from tests.packages import (
     symlink_zip,
     zip_bomb,
 )
-from tests.unit.runtime.test_server import HELLO, ServerProcess
+from tests.unit.runtime.test_server import HELLO
 
 MIB = 1024 * 1024
 INFLATED = b"0" * (10 * MIB)
@@ -140,15 +140,6 @@ def test_directories_and_files_are_extracted(tmp_path):
     assert extract(make_zip(files), dest) is None
     assert sorted(os.listdir(dest)) == ["pkg", "top.py"]
     assert (dest / "pkg" / "mod.py").read_text() == HELLO
-
-
-@pytest.fixture
-def worker(tmp_path):
-    """A runtime server process; it must stop cleanly and print nothing."""
-    worker = ServerProcess(tmp_path)
-    yield worker
-    assert worker.stop() == 0
-    assert worker.stderr_path.read_bytes() == b""
 
 
 def test_a_worker_refuses_a_lying_package_and_stays_usable(worker):

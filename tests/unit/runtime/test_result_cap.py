@@ -6,39 +6,11 @@ import json
 import pytest
 
 from qinling_lite.runtime import protocol
-from tests.unit.runtime.test_server import MIB, ServerProcess, execute_body
+from tests.packages import REPORT_PIPE
+from tests.unit.runtime.test_server import MIB, execute_body
 
 TOO_LARGE = protocol.OUTPUT_TOO_LARGE
 OVER_LIMIT = protocol.OUTPUT_OVER_LIMIT
-
-# User code finding its report pipe: the one write-only pipe among its descriptors.
-REPORT_PIPE = """
-import fcntl, os, stat
-
-def report_pipe():
-    for name in os.listdir('/proc/self/fd'):
-        fd = int(name)
-        try:
-            mode, flags = os.fstat(fd).st_mode, fcntl.fcntl(fd, fcntl.F_GETFL)
-        except OSError:
-            continue
-        if stat.S_ISFIFO(mode) and flags & os.O_ACCMODE == os.O_WRONLY:
-            return fd
-    raise RuntimeError('no report pipe')
-
-def write_all(fd, data):
-    while data:
-        data = data[os.write(fd, data):]
-"""
-
-
-@pytest.fixture
-def worker(tmp_path):
-    """A runtime server process; it must stop cleanly and print nothing."""
-    worker = ServerProcess(tmp_path)
-    yield worker
-    assert worker.stop() == 0
-    assert worker.stderr_path.read_bytes() == b""
 
 
 def loaded(worker, source):

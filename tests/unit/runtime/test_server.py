@@ -127,25 +127,6 @@ class ServerProcess:
         return self.process.wait(timeout=10)
 
 
-@pytest.fixture
-def start_worker(tmp_path):
-    workers = []
-
-    def start(*extra_args):
-        workers.append(ServerProcess(tmp_path, *extra_args))
-        return workers[-1]
-
-    yield start
-    for worker in workers:
-        assert worker.stop() == 0
-        assert worker.stderr_path.read_bytes() == b""
-
-
-@pytest.fixture
-def worker(start_worker):
-    return start_worker()
-
-
 def loaded(worker, source, module="fn"):
     status, answer = worker.load({f"{module}.py": source}, entry=f"{module}.main")
     assert (status, answer) == (200, {"loaded": True, "error": None})
