@@ -11,6 +11,8 @@ import json
 
 import pytest
 
+from tests.packages import REPORT_PIPE
+
 pytestmark = pytest.mark.usefixtures("no_traceback_logged")
 
 MIB = 1024 * 1024
@@ -24,22 +26,17 @@ LOUD = (
     "    return '\\x02' * size\n"
 )
 # User code can reach the pipe its result goes back through: it floods it.
-FLOOD = """
-import fcntl, os, stat
-
+FLOOD = (
+    REPORT_PIPE
+    + """
 def main(**kwargs):
-    for name in os.listdir('/proc/self/fd'):
-        fd = int(name)
-        try:
-            mode, flags = os.fstat(fd).st_mode, fcntl.fcntl(fd, fcntl.F_GETFL)
-        except OSError:
-            continue
-        if stat.S_ISFIFO(mode) and flags & os.O_ACCMODE == os.O_WRONLY:
-            chunk = b'7' * 65536
-            for _ in range(8192):  # 512 MiB, unless the server stops reading
-                os.write(fd, chunk)
+    fd = report_pipe()
+    chunk = b'7' * 65536
+    for _ in range(8192):  # 512 MiB, unless the server stops reading
+        write_all(fd, chunk)
     return 'unreachable'
 """
+)
 IMPORT_ERROR = "raise ValueError('i' * {})\ndef main(**kwargs):\n    return 1\n"
 
 
