@@ -1,29 +1,24 @@
 """The real ``openstack`` CLI with the Qinling plugin, in a virtual environment of its own.
 
-``install(directory)`` builds the venv (``python -m venv`` + pip) unless it is already there
-(its ``installed.txt`` lists what was installed, written last); ``Cli`` runs commands against a
-server root URL with auth type ``none`` (no Keystone), or through Keystone's catalog.
+``install(directory)`` builds the venv (``tests.venvs``) unless it is already there; ``Cli``
+runs commands against a server root URL with auth type ``none`` (no Keystone), or through
+Keystone's catalog.
 """
 
-import fcntl
 import json
 import os
-import pathlib
-import shutil
 import subprocess
 import sys
-import time
+
+from tests import venvs
 
 PACKAGES = ("python-openstackclient", "python-qinlingclient==5.1.1")
 # Variables that would point the CLI somewhere else or change how its Python starts.
 FOREIGN = ("QINLING_URL", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
 
 
-class InstallError(AssertionError):
-    pass
-
-
-def _works(openstack):
+def _check(directory):
+    openstack = os.path.join(directory, "bin", "openstack")
     probe = subprocess.run(
         [openstack, "function", "list", "--help"],
         capture_output=True,
@@ -31,41 +26,26 @@ def _works(openstack):
         timeout=120,
         env=clean_env(),
     )
-    return probe.returncode == 0 and "--filter" in probe.stdout
+    if probe.returncode != 0 or "--filter" not in probe.stdout:
+        raise venvs.InstallError(f"{openstack} does not run after installing {PACKAGES}")
+
+
+def venv_directory(config, tmp_path_factory):
+    """``$QINLING_LITE_OSC_VENV``, else a directory in pytest's cache (or a tmp dir)."""
+    version = f"py{sys.version_info.major}{sys.version_info.minor}"
+    return venvs.directory(
+        config,
+        tmp_path_factory,
+        "QINLING_LITE_OSC_VENV",
+        "openstack-cli",
+        f"qinlingclient-5.1.1-{version}",
+    )
 
 
 def install(directory):
-    """Return the path of ``openstack`` in the venv at ``directory``, creating it if needed.
-
-    A lock file next to ``directory`` keeps two test sessions sharing a cache directory from
-    building it at the same time. Failure to build raises ``InstallError``.
-    """
-    openstack = os.path.join(directory, "bin", "openstack")
-    marker = pathlib.Path(directory, "installed.txt")
-    with open(f"{directory}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if marker.exists() and marker.read_text() == "\n".join(PACKAGES):
-            return openstack
-        shutil.rmtree(directory, ignore_errors=True)
-        python = os.path.join(directory, "bin", "python")
-        started = time.monotonic()
-        for step in (
-            [sys.executable, "-m", "venv", directory],
-            [python, "-m", "pip", "install", "-q", *PACKAGES],
-        ):
-            done = subprocess.run(
-                step, capture_output=True, text=True, timeout=600, env=clean_env()
-            )
-            if done.returncode != 0:
-                shutil.rmtree(directory, ignore_errors=True)
-                raise InstallError(
-                    f"{' '.join(step)} failed (rc {done.returncode}):\n{done.stdout}\n{done.stderr}"
-                )
-        if not _works(openstack):
-            raise InstallError(f"{openstack} does not run after installing {PACKAGES}")
-        marker.write_text("\n".join(PACKAGES))
-        print(f"installed {PACKAGES} in {time.monotonic() - started:.0f} s", file=sys.stderr)
-        return openstack
+    """Return the path of ``openstack`` in the venv at ``directory``, building the venv if
+    needed (``tests.venvs``; failure raises ``venvs.InstallError``)."""
+    return os.path.join(venvs.install(directory, PACKAGES, clean_env(), _check), "bin", "openstack")
 
 
 def clean_env(**extra):

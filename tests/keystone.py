@@ -11,7 +11,6 @@ from the calling interpreter (they come with keystonemiddleware).
 """
 
 import atexit
-import fcntl
 import json
 import os
 import pathlib
@@ -24,6 +23,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+from tests import venvs
 
 PACKAGES = ("keystone==30.0.0", "keystonemiddleware", "gunicorn")
 # user -> (project, role); each password is "<user>-secret".
@@ -104,36 +105,23 @@ def _run(command, what, timeout=600, log=None):
 
 def venv_directory(config, tmp_path_factory):
     """``$QINLING_LITE_KEYSTONE_VENV``, else a directory in pytest's cache (or a tmp dir)."""
-    directory = os.environ.get("QINLING_LITE_KEYSTONE_VENV")
-    if directory:
-        return directory
-    cache = getattr(config, "cache", None)  # None with -p no:cacheprovider
-    root = cache.mkdir("keystone") if cache is not None else tmp_path_factory.mktemp("keystone")
-    return str(root / f"keystone-30.0.0-py{sys.version_info.major}{sys.version_info.minor}")
+    version = f"py{sys.version_info.major}{sys.version_info.minor}"
+    return venvs.directory(
+        config,
+        tmp_path_factory,
+        "QINLING_LITE_KEYSTONE_VENV",
+        "keystone",
+        f"keystone-30.0.0-{version}",
+    )
+
+
+def _check(directory):
+    _run([os.path.join(directory, "bin", "keystone-manage"), "--version"], "keystone")
 
 
 def install(directory):
-    """Create the venv at ``directory`` unless complete (``installed.txt``); return its path."""
-    directory = os.path.abspath(directory)
-    os.makedirs(os.path.dirname(directory), exist_ok=True)
-    marker = pathlib.Path(directory, "installed.txt")
-    with open(f"{directory}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if marker.exists() and marker.read_text() == "\n".join(PACKAGES):
-            return directory
-        shutil.rmtree(directory, ignore_errors=True)
-        started = time.monotonic()
-        try:
-            _run([sys.executable, "-m", "venv", directory], "python -m venv")
-            pip = [os.path.join(directory, "bin", "python"), "-m", "pip", "install", "-q"]
-            _run([*pip, *PACKAGES], f"pip install {' '.join(PACKAGES)}")
-            _run([os.path.join(directory, "bin", "keystone-manage"), "--version"], "keystone")
-        except BaseException:
-            shutil.rmtree(directory, ignore_errors=True)
-            raise
-        marker.write_text("\n".join(PACKAGES))
-        print(f"installed {PACKAGES} in {time.monotonic() - started:.0f} s", file=sys.stderr)
-        return directory
+    """Build the venv at ``directory`` unless complete (``tests.venvs``); return its path."""
+    return venvs.install(directory, PACKAGES, _env(), _check)
 
 
 def _free_port():

@@ -94,16 +94,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def openstack(request, tmp_path_factory):
     """The ``openstack`` executable; building its venv takes about 40 s the first time."""
-    directory = os.environ.get("QINLING_LITE_OSC_VENV")
-    if not directory:
-        version = f"py{sys.version_info.major}{sys.version_info.minor}"
-        cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
-        if cache is not None:
-            root = cache.mkdir("openstack-cli")
-        else:
-            root = tmp_path_factory.mktemp("openstack-cli")
-        directory = str(root / f"qinlingclient-5.1.1-{version}")
-    return osc.install(directory)
+    return osc.install(osc.venv_directory(request.config, tmp_path_factory))
 
 
 @pytest.fixture(scope="session")
