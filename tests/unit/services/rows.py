@@ -1,21 +1,11 @@
-"""A throwaway SQLite database and the rows the execution, webhook and job services need."""
+"""The rows and callers the services tests need (in the database of ``conftest``)."""
 
 from qinling_lite import context, exceptions, status
 from qinling_lite.db import aliases as aliases_db
 from qinling_lite.db import functions as functions_db
-from qinling_lite.db import migration
 from qinling_lite.db import runtimes as runtimes_db
-from tests import db_backends
 
 P1, P2 = "project-1", "project-2"
-
-
-def sqlite_database(directory):
-    """Use a migrated SQLite database in ``directory`` while the generator is suspended
-    (a fixture's body: ``yield from rows.sqlite_database(tmp_path)``)."""
-    with db_backends.use_database(f"sqlite:///{directory / 'services.sqlite'}"):
-        migration.upgrade()
-        yield
 
 
 def caller(project_id=P1):

@@ -9,11 +9,6 @@ from qinling_lite.services import executions as executions_service
 from tests.unit.services import rows
 
 
-@pytest.fixture(autouse=True)
-def database(tmp_path):
-    yield from rows.sqlite_database(tmp_path)
-
-
 class RecordingEngine:
     """An engine client that records what it is asked and checks the row is committed;
     a sync call finishes the execution as an engine would."""

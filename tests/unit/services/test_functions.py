@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from qinling_lite import exceptions, status, storage
+from qinling_lite import exceptions, status
 from qinling_lite.db import aliases as aliases_db
 from qinling_lite.db import functions as functions_db
 from qinling_lite.db import runtimes as runtimes_db
@@ -21,21 +21,11 @@ PACKAGE_CODE = json.dumps({"source": "package"})
 IMAGE_CODE = {"source": "image", "image": "registry.example/fn:1"}
 
 
-@pytest.fixture(autouse=True)
-def database(tmp_path):
-    yield from rows.sqlite_database(tmp_path)
-
-
 @pytest.fixture
 def conf(config_fixture, tmp_path):
     config_fixture.config(state_path=str(tmp_path))
     config_fixture.config(group="engine", orchestrator="local")
     return config_fixture.conf
-
-
-@pytest.fixture
-def store(conf):
-    return storage.load(conf)
 
 
 @pytest.fixture

@@ -13,11 +13,6 @@ NOON = datetime.datetime(2026, 11, 22, 12, 0, 0)
 
 
 @pytest.fixture(autouse=True)
-def database(tmp_path):
-    yield from rows.sqlite_database(tmp_path)
-
-
-@pytest.fixture(autouse=True)
 def clock():
     timeutils.set_time_override(NOON)
     yield

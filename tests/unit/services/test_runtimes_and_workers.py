@@ -10,11 +10,6 @@ from qinling_lite.services import runtimes as runtimes_service
 from tests.unit.services import fakes, rows
 
 
-@pytest.fixture(autouse=True)
-def database(tmp_path):
-    yield from rows.sqlite_database(tmp_path)
-
-
 def _available(**values):
     return runtimes_db.create(
         {"image": "python3", "project_id": rows.P1, "status": status.AVAILABLE, **values}

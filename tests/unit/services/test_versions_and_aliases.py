@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from qinling_lite import exceptions, storage
+from qinling_lite import exceptions
 from qinling_lite.db import aliases as aliases_db
 from qinling_lite.db import functions as functions_db
 from qinling_lite.db import versions as versions_db
@@ -16,21 +16,11 @@ from tests.unit.services import fakes, rows
 PACKAGE = make_zip({"main.py": HELLO_WORLD})
 
 
-@pytest.fixture(autouse=True)
-def database(tmp_path):
-    yield from rows.sqlite_database(tmp_path)
-
-
 @pytest.fixture
 def conf(config_fixture, tmp_path):
     config_fixture.config(state_path=str(tmp_path))
     config_fixture.config(group="api", max_function_versions=2)
     return config_fixture.conf
-
-
-@pytest.fixture
-def store(conf):
-    return storage.load(conf)
 
 
 @pytest.fixture

@@ -14,11 +14,6 @@ BODY = b'{"alarm": "cpu"}'
 MINUTE = 29_000_000 * 60.0  # the start of a rate window
 
 
-@pytest.fixture(autouse=True)
-def database(tmp_path):
-    yield from rows.sqlite_database(tmp_path)
-
-
 @pytest.fixture
 def conf(config_fixture):
     config_fixture.config(group="api", auth_enable=False)

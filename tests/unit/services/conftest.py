@@ -1,0 +1,20 @@
+"""Every services test runs on a throwaway, migrated SQLite database."""
+
+import pytest
+
+from qinling_lite import storage
+from qinling_lite.db import migration
+from tests import db_backends
+
+
+@pytest.fixture(autouse=True)
+def database(tmp_path):
+    with db_backends.use_database(f"sqlite:///{tmp_path / 'services.sqlite'}"):
+        migration.upgrade()
+        yield
+
+
+@pytest.fixture
+def store(conf):
+    """The package store of the module's ``conf``."""
+    return storage.load(conf)
