@@ -17,6 +17,7 @@ import os
 from oslo_db.sqlalchemy import enginefacade
 
 from benchmarks.deployments import create_database, drop_database  # noqa: F401 (for tests)
+from qinling_lite.db import migration
 from qinling_lite.db import session as db_session
 
 BACKENDS = ("sqlite", "mysql", "postgresql")
@@ -42,3 +43,11 @@ def use_database(url):
     finally:
         reset()
         manager.dispose_pool()
+
+
+@contextlib.contextmanager
+def migrated_sqlite(directory):
+    """Use a migrated SQLite database in ``directory`` (a ``pathlib.Path``) meanwhile."""
+    with use_database(f"sqlite:///{directory / 'qinling.sqlite'}"):
+        migration.upgrade()
+        yield

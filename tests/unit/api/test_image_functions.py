@@ -8,7 +8,6 @@ import webob
 
 from qinling_lite import config, storage
 from qinling_lite.api import app as api_app
-from qinling_lite.db import migration
 from qinling_lite.rpc import engine_api
 from tests import db_backends
 
@@ -42,8 +41,7 @@ def app(tmp_path, engine, config_fixture):
     config_fixture.config(state_path=str(tmp_path))
     config_fixture.config(group="api", auth_enable=False)
     config_fixture.config(group="engine", orchestrator="kubernetes")
-    with db_backends.use_database(f"sqlite:///{tmp_path / 'api.sqlite'}"):
-        migration.upgrade()
+    with db_backends.migrated_sqlite(tmp_path):
         yield api_app.setup_app(CONF, engine, storage.load(CONF))
 
 

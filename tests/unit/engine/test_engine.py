@@ -15,7 +15,6 @@ import pytest
 from qinling_lite import exceptions, function_input, status, storage
 from qinling_lite.db import executions as executions_db
 from qinling_lite.db import functions as functions_db
-from qinling_lite.db import migration
 from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.engine import executions, manager, periodic
 from qinling_lite.engine import service as engine_service
@@ -50,8 +49,7 @@ kubernetes_only = pytest.mark.parametrize("conf", ["kubernetes"], indirect=True)
 
 @pytest.fixture
 def database(conf, tmp_path):
-    with db_backends.use_database(f"sqlite:///{tmp_path / 'engine.sqlite'}"):
-        migration.upgrade()
+    with db_backends.migrated_sqlite(tmp_path):
         yield
 
 

@@ -11,7 +11,6 @@ from qinling_lite.db import aliases as aliases_db
 from qinling_lite.db import executions as executions_db
 from qinling_lite.db import functions as functions_db
 from qinling_lite.db import jobs as jobs_db
-from qinling_lite.db import migration
 from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.engine import jobs
 from tests import db_backends
@@ -21,8 +20,7 @@ NOON = datetime.datetime(2026, 11, 22, 12, 0, 0)
 
 @pytest.fixture(autouse=True)
 def database(tmp_path):
-    with db_backends.use_database(f"sqlite:///{tmp_path / 'jobs.sqlite'}"):
-        migration.upgrade()
+    with db_backends.migrated_sqlite(tmp_path):
         yield
 
 

@@ -3,14 +3,12 @@
 import pytest
 
 from qinling_lite import storage
-from qinling_lite.db import migration
 from tests import db_backends
 
 
 @pytest.fixture(autouse=True)
 def database(tmp_path):
-    with db_backends.use_database(f"sqlite:///{tmp_path / 'services.sqlite'}"):
-        migration.upgrade()
+    with db_backends.migrated_sqlite(tmp_path):
         yield
 
 

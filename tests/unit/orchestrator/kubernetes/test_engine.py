@@ -3,7 +3,6 @@
 import pytest
 
 from qinling_lite import status
-from qinling_lite.db import migration
 from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.engine import service as engine_service
 from tests import db_backends
@@ -14,8 +13,7 @@ from tests.unit.engine.test_engine import _function, _pending
 def engine(conf, cluster, launcher, tmp_path, config_fixture):
     cluster.launcher = launcher
     config_fixture.config(state_path=str(tmp_path))
-    with db_backends.use_database(f"sqlite:///{tmp_path / 'engine.sqlite'}"):
-        migration.upgrade()
+    with db_backends.migrated_sqlite(tmp_path):
         service = engine_service.EngineService(conf)
         yield service
         service.stop()
