@@ -33,6 +33,19 @@ def write_all(fd, data):
 """
 
 
+def report_pipe_flood(size):
+    """The source of a function writing ``size`` bytes into its report pipe, unless the
+    runtime server stops reading first."""
+    return REPORT_PIPE + (
+        "def main(**kwargs):\n"
+        "    fd = report_pipe()\n"
+        "    chunk = b'7' * 65536\n"
+        f"    for _ in range({size // 65536}):\n"
+        "        write_all(fd, chunk)\n"
+        "    return 'unreachable'\n"
+    )
+
+
 def make_zip(files):
     """A ZIP package of ``{file name: text}``, as bytes; the same files give the same
     bytes (a fixed time stamp, not the clock's)."""

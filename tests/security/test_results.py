@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.packages import REPORT_PIPE
+from tests.packages import report_pipe_flood
 
 pytestmark = pytest.mark.usefixtures("no_traceback_logged")
 
@@ -26,17 +26,7 @@ LOUD = (
     "    return '\\x02' * size\n"
 )
 # User code can reach the pipe its result goes back through: it floods it.
-FLOOD = (
-    REPORT_PIPE
-    + """
-def main(**kwargs):
-    fd = report_pipe()
-    chunk = b'7' * 65536
-    for _ in range(8192):  # 512 MiB, unless the server stops reading
-        write_all(fd, chunk)
-    return 'unreachable'
-"""
-)
+FLOOD = report_pipe_flood(512 * MIB)
 IMPORT_ERROR = "raise ValueError('i' * {})\ndef main(**kwargs):\n    return 1\n"
 
 

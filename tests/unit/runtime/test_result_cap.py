@@ -6,7 +6,7 @@ import json
 import pytest
 
 from qinling_lite.runtime import protocol
-from tests.packages import REPORT_PIPE
+from tests.packages import REPORT_PIPE, report_pipe_flood
 from tests.unit.runtime.test_server import MIB, execute_body
 
 TOO_LARGE = protocol.OUTPUT_TOO_LARGE
@@ -91,17 +91,7 @@ def vm_peak(worker):
     raise AssertionError("no VmHWM")
 
 
-FLOOD = (
-    REPORT_PIPE
-    + """
-def main(**kwargs):
-    fd = report_pipe()
-    chunk = b'7' * 65536
-    for _ in range(32768):  # 2 GiB, unless the server stops reading
-        write_all(fd, chunk)
-    return 'unreachable'
-"""
-)
+FLOOD = report_pipe_flood(2048 * MIB)
 
 
 @pytest.mark.parametrize("cap", [1000, None])
