@@ -161,6 +161,8 @@ class KubernetesOrchestrator(bindings.BoundFunctions, base.Orchestrator, base.Im
             for pod in self._pods.free(spec.runtime_id):
                 name = pod.metadata.name
                 with self._cond:
+                    if name in self._held:  # another thread of this engine is taking it
+                        continue
                     self._held.add(name)  # before the patch: expire_idle must not see an orphan
                 taken = None
                 try:
