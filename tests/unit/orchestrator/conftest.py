@@ -106,6 +106,11 @@ def _read(path):
         return b""
 
 
+def is_zombie(pid):
+    """Whether ``pid`` has exited, its descriptors closed, and waits to be reaped."""
+    return _read(f"/proc/{pid}/stat").rpartition(b")")[2].split()[:1] == [b"Z"]
+
+
 def _place(pid):
     """What names a worker's process on the host: its command line and working directory."""
     try:

@@ -17,6 +17,7 @@ from tests.unit.orchestrator.conftest import (
     Package,
     descendants,
     hello,
+    is_zombie,
     payload,
     processes_using,
     production_sandbox,
@@ -122,8 +123,10 @@ def test_concurrent_executions_each_get_a_worker(orch):
 def test_killed_bound_worker_is_replaced(orch, conf):
     work_dir = conf.local_orchestrator.work_dir
     name, _ = run(orch, spec(), hello())
-    os.kill(worker_pids(work_dir)[name], signal.SIGKILL)
-    assert wait_for(lambda: name not in worker_pids(work_dir))  # a zombie now
+    pid = worker_pids(work_dir)[name]
+    os.kill(pid, signal.SIGKILL)
+    # Not only gone from /proc's command lines: its listening socket closed too.
+    assert wait_for(lambda: is_zombie(pid))
     new, answer = run(orch, spec(), hello())
     assert answer["output"] == "Hello, World"
     assert new != name
