@@ -20,11 +20,12 @@ LOG = logging.getLogger(__name__)
 def main(argv=None):
     conf = config.CONF
     config.parse_args(sys.argv[1:] if argv is None else argv)
-    db_session.setup()
     try:
+        db_session.setup()
         engine = service.EngineService(conf)
     except (exceptions.OrchestratorError, drivers.DriverError) as exc:
-        # Workers cannot start here at all, or a configured driver cannot load.
+        # Workers cannot start here at all, or a configured driver (database,
+        # orchestrator, package store) cannot load.
         sys.exit(f"qinling-lite-engine: {exc}")
     server = transport.get_server(transport.get_transport(), engine.manager)
     stopping = threading.Event()

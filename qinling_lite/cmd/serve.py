@@ -49,12 +49,13 @@ def main(argv=None):
     conf.set_default("auth_enable", False, group="api")
 
     sys.setswitchinterval(SWITCH_INTERVAL)
-    db_session.setup()
-    migration.upgrade()
     try:
+        db_session.setup()
+        migration.upgrade()
         engine = service.EngineService(conf)
     except (exceptions.OrchestratorError, drivers.DriverError) as exc:
-        # Workers cannot start here at all, or a configured driver cannot load.
+        # Workers cannot start here at all, or a configured driver (database,
+        # orchestrator, package store) cannot load.
         sys.exit(f"qinling-lite-serve: {exc}")
     engine_client = in_process.LocalEngineClient(engine.manager, engine.executor)
     application = api_app.setup_app(conf, engine_client, storage.load(conf))

@@ -210,3 +210,23 @@ def test_commands_refuse_to_start_with_an_unknown_driver(
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == f"{command}: {message}"
+
+
+def test_the_engine_without_its_database_driver_names_the_extra(tmp_path):
+    config = tmp_path / "qinling-lite.conf"
+    config.write_text("[database]\nconnection = mysql+pymysql://root@127.0.0.1/test\n")
+    # A fresh interpreter in which PyMySQL cannot be imported.
+    script = (
+        "import sys\n"
+        "sys.modules['pymysql'] = None\n"
+        "from qinling_lite.cmd import engine\n"
+        f"engine.main(['--config-file', {str(config)!r}])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "qinling-lite-engine: [database] connection needs the Python module 'pymysql', which "
+        "is not installed: install qinling-lite[mysql]."
+    )
