@@ -20,7 +20,7 @@ from qinling_lite.orchestrator import worker_client
 from qinling_lite.runtime import protocol
 
 
-class Worker:
+class RuntimeServer:
     """A runtime server's connection; ``healthy`` turns False when a request to it breaks."""
 
     def __init__(self, name, address, idle_timeout):

@@ -51,7 +51,7 @@ def unpacked_size(package):
         return 0
 
 
-class LocalWorker(bindings.Worker):
+class LocalWorker(bindings.RuntimeServer):
     """A runtime server process in its sandbox, its cgroup and its private directory."""
 
     def __init__(self, directory, process, idle_timeout, log, cgroup=None, uid=None):
