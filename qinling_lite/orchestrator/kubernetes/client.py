@@ -1,5 +1,8 @@
 """Connection to the Kubernetes API: a kubeconfig file or the pod's in-cluster account."""
 
+# The API classes load lazily and take a second of CPU: not for an annotation at import.
+from __future__ import annotations
+
 import dataclasses
 import json
 
