@@ -4,6 +4,7 @@ and hostile tenants, each asserting the defence (see ``doc/source/security.rst``
 import pytest
 
 from tests.functional.conftest import Client, serving
+from tests.security.hostile import ECHO
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +41,23 @@ def no_traceback_logged(server):
         added = stream.read().decode("utf-8", "replace")
     assert "Traceback" not in added, added
     assert " ERROR " not in added, added
+
+
+@pytest.fixture(scope="module")
+def target(client, runtime):
+    """One of each resource for the attacks to aim at: a function with a version, the
+    alias ``stable``, an anonymous webhook and a job that does not fire in the tests."""
+    function = client.create_function(runtime["id"], source=ECHO, module="echo")
+    fid = function["id"]
+    assert client.post(f"/v1/functions/{fid}/versions", json={}).status_code == 201
+    alias = client.post("/v1/aliases", json={"name": "stable", "function_id": fid})
+    webhook = client.post("/v1/webhooks", json={"function_id": fid})
+    job = client.post("/v1/jobs", json={"function_id": fid, "pattern": "0 0 1 1 *", "count": 3})
+    for created in (alias, webhook, job):
+        assert created.status_code == 201, created.text
+    return {
+        "runtime": runtime["id"],
+        "function": fid,
+        "webhook": webhook.json()["id"],
+        "job": job.json()["id"],
+    }

@@ -22,7 +22,7 @@ from tests.packages import (
     symlink_zip,
     zip_bomb,
 )
-from tests.security.test_hostile_input import stored
+from tests.security.hostile import stored
 
 pytestmark = pytest.mark.usefixtures("no_traceback_logged")
 
