@@ -145,7 +145,9 @@ class KubernetesOrchestrator(bindings.BoundFunctions, base.Orchestrator, base.Im
         """A free pool pod taken for ``spec``."""
         pod = self._take_pod(spec, deadline)
         try:
-            return bindings.RuntimeServer(pod.metadata.name, pods.address(pod), manifests.IDLE_TIMEOUT)
+            return bindings.RuntimeServer(
+                pod.metadata.name, pods.address(pod), manifests.IDLE_TIMEOUT
+            )
         except BaseException:
             self._delete_pods([pod.metadata.name])
             raise
