@@ -4,16 +4,7 @@ from oslo_config import cfg
 from oslo_db import options as db_options
 from oslo_log import log as logging
 
-from qinling_lite.config import (
-    api,
-    default,
-    engine,
-    kubernetes,
-    local_orchestrator,
-    resource_limits,
-    storage,
-    trustee,
-)
+from qinling_lite.config import opts, trustee
 from qinling_lite.config.opts import list_opts, set_lib_defaults
 
 __all__ = ["CONF", "TRUSTEE_GROUP", "list_opts", "parse_args", "set_lib_defaults"]
@@ -21,14 +12,8 @@ __all__ = ["CONF", "TRUSTEE_GROUP", "list_opts", "parse_args", "set_lib_defaults
 CONF = cfg.CONF
 TRUSTEE_GROUP = trustee.GROUP
 
-default.register_opts(CONF)
-api.register_opts(CONF)
-engine.register_opts(CONF)
-storage.register_opts(CONF)
-resource_limits.register_opts(CONF)
-local_orchestrator.register_opts(CONF)
-kubernetes.register_opts(CONF)
-trustee.register_opts(CONF)
+for module in opts.MODULES:
+    module.register_opts(CONF)
 logging.register_options(CONF)
 CONF.register_opts(db_options.database_opts, group="database")
 set_lib_defaults()

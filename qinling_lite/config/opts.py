@@ -16,6 +16,8 @@ from qinling_lite.config import (
 
 # The groups with an OptGroup of their own, in the sample config's order.
 _GROUP_MODULES = (api, engine, storage, resource_limits, local_orchestrator, kubernetes)
+# Every module of options, in that order: [DEFAULT], those groups, then the trustee's.
+MODULES = (default, *_GROUP_MODULES, trustee)
 
 
 def list_opts():
