@@ -1,5 +1,6 @@
 """Request and response types of the v1 API (WSME), apart from the controllers."""
 
+import inspect
 import json
 from collections.abc import Callable
 from typing import Any
@@ -73,7 +74,25 @@ BOOLEAN = Boolean()
 VERSION = Integer(minimum=0, text=True)
 
 
-class Body(wtypes.Base):
+class Base(wtypes.Base):
+    """A WSME complex type whose attributes keep their declaration order.
+
+    WSME otherwise finds that order by parsing the source of the class and of each base
+    (``inspect.getsourcelines``), which cost 0.6 s of CPU on every import of the API.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        attributes = {
+            name
+            for name, value in inspect.getmembers(cls, wtypes.iswsattr)
+            if not name.startswith("_") and not inspect.isroutine(value)
+        }
+        declared = dict.fromkeys(name for klass in cls.__mro__ for name in vars(klass))
+        cls._wsme_attr_order = [name for name in declared if name in attributes]
+
+
+class Body(Base):
     def to_values(self):
         """The attributes the caller set, as a dict (unset ones left out)."""
         return {
@@ -119,7 +138,7 @@ class Runtime(Resource):
     status_reason = wtypes.wsattr(wtypes.text, readonly=True)
 
 
-class Runtimes(wtypes.Base):
+class Runtimes(Base):
     runtimes = [Runtime]
 
 
@@ -129,7 +148,7 @@ class RuntimeUpdate(Body):
     image = wtypes.wsattr(wtypes.StringType(min_length=1, max_length=255))
 
 
-class RuntimePool(wtypes.Base):
+class RuntimePool(Base):
     name = wtypes.text
     capacity = {wtypes.text: int}
 
@@ -151,7 +170,7 @@ class Function(Resource):
     _converters = {**Resource._converters, "code": json.dumps}
 
 
-class Functions(wtypes.Base):
+class Functions(Base):
     functions = [Function]
 
 
@@ -162,7 +181,7 @@ class FunctionVersion(Resource):
     count = wtypes.wsattr(int, readonly=True)
 
 
-class FunctionVersions(wtypes.Base):
+class FunctionVersions(Base):
     function_versions = [FunctionVersion]
 
 
@@ -173,7 +192,7 @@ class FunctionAlias(Resource):
     description = wtypes.wsattr(wtypes.StringType(max_length=255))
 
 
-class FunctionAliases(wtypes.Base):
+class FunctionAliases(Base):
     function_aliases = [FunctionAlias]
 
 
@@ -196,7 +215,7 @@ class Job(Resource):
     }
 
 
-class Jobs(wtypes.Base):
+class Jobs(Base):
     jobs = [Job]
 
 
@@ -204,13 +223,13 @@ class ScaleInfo(Body):
     count = wtypes.wsattr(Integer(minimum=1), mandatory=True)
 
 
-class Worker(wtypes.Base):
+class Worker(Base):
     function_id = wtypes.text
     function_version = int
     worker_name = wtypes.text
 
 
-class Workers(wtypes.Base):
+class Workers(Base):
     workers = [Worker]
 
 
@@ -231,7 +250,7 @@ class Execution(Resource):
     }
 
 
-class Executions(wtypes.Base):
+class Executions(Base):
     executions = [Execution]
 
 
@@ -247,27 +266,27 @@ class Webhook(Resource):
     rate_limit = wtypes.wsattr(Integer(minimum=0))
 
 
-class Webhooks(wtypes.Base):
+class Webhooks(Base):
     webhooks = [Webhook]
 
 
-class Link(wtypes.Base):
+class Link(Base):
     href = wtypes.text
     target = wtypes.text
     rel = wtypes.text
 
 
-class APIVersion(wtypes.Base):
+class APIVersion(Base):
     id = wtypes.text
     status = wtypes.text
     links = [Link]
 
 
-class APIVersions(wtypes.Base):
+class APIVersions(Base):
     versions = [APIVersion]
 
 
-class V1Root(wtypes.Base):
+class V1Root(Base):
     uri = wtypes.text
 
 

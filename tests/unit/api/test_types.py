@@ -241,3 +241,30 @@ class TestStrictTypes:
         (attribute,) = set(values) - {"image"}
         assert e.value.faultstring.startswith(f"Invalid input for field/attribute {attribute}.")
         assert message in e.value.faultstring
+
+
+def test_attributes_keep_their_declaration_order_without_reading_source(monkeypatch):
+    """``types.Base`` gives WSME the order; WSME's fallback parses source files (slow)."""
+
+    def no_source(*args):
+        raise AssertionError("WSME read source code to order the attributes")
+
+    monkeypatch.setattr("inspect.getsourcelines", no_source)
+
+    class Parent(types.Base):
+        zeta = wtypes.text
+        alpha = wtypes.wsattr(wtypes.text)
+
+        def method(self):
+            return None
+
+    class Child(Parent):
+        mid = int
+
+    assert [attr.key for attr in wtypes.list_attributes(Child)] == ["mid", "zeta", "alpha"]
+    assert [attr.key for attr in wtypes.list_attributes(types.Execution)][-4:] == [
+        "id",
+        "project_id",
+        "created_at",
+        "updated_at",
+    ]
