@@ -84,6 +84,8 @@ def test_manage_upgrades_a_new_database_to_head(target, tmp_path):
     config.write_text(f"[database]\nconnection = sqlite:///{database}\n")
     manage = str(target / "bin" / "qinling-lite-manage")
 
+    before = _run(target, tmp_path, manage, "--config-file", str(config), "db", "version")
+    assert before.strip() == "None"
     _run(target, tmp_path, manage, "--config-file", str(config), "db", "upgrade")
     version = _run(target, tmp_path, manage, "--config-file", str(config), "db", "version")
 

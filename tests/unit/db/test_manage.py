@@ -33,7 +33,6 @@ def test_manage_db_upgrade_and_version(tmp_path):
     config_file = tmp_path / "qinling-lite.conf"
     config_file.write_text(f"[database]\nconnection = sqlite:///{database}\n")
 
-    assert _manage(config_file, "db", "version") == "None"
     _manage(config_file, "db", "upgrade", "--revision", "0001")
     assert _manage(config_file, "db", "version") == "0001"
     _manage(config_file, "db", "upgrade")
