@@ -116,3 +116,41 @@ class WorkerError(OrchestratorError):
 class EngineUnavailable(QinlingLiteError):
     code = 503
     message = "The engine is unavailable."
+
+
+class Busy(QinlingLiteError):
+    """The service cannot take the request now; ``retry_after`` seconds is a fair wait."""
+
+    code = 503
+    message = "The service is busy."
+
+    def __init__(self, message=None, retry_after=None):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)} if retry_after else {}
+
+
+class InvocationFailed(QinlingLiteError):
+    """A synchronous webhook invocation whose execution has no output to answer with;
+    ``execution_id`` names the execution, which is recorded all the same."""
+
+    code = 502
+    message = "The function failed."
+
+    def __init__(self, message, execution_id, retry_after=None):
+        super().__init__(message)
+        self.execution_id = execution_id
+        self.headers = {"Retry-After": str(retry_after)} if retry_after else {}
+
+
+class FunctionFailed(InvocationFailed):
+    code = 502
+
+
+class FunctionTimedOut(InvocationFailed):
+    code = 504
+
+
+class ExecutionUnfinished(InvocationFailed):
+    """The execution could not run (an engine-side error) or did not finish in time."""
+
+    code = 503

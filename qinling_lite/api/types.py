@@ -8,7 +8,7 @@ from typing import Any
 from wsme import types as wtypes
 from wsme.rest import json as wsme_json
 
-from qinling_lite import function_input
+from qinling_lite import function_input, retry_reasons
 from qinling_lite.api import params
 from qinling_lite.services import validation, webhook_auth
 
@@ -166,8 +166,17 @@ class Function(Resource):
     timeout = int
     count = int
     latest_version = int
+    # Extensions: retries of failed asynchronous executions, and where the last failure
+    # goes (null: the deployment's default retries, every outcome, nowhere).
+    retry_attempts = int
+    retry_on = [wtypes.text]
+    dead_letter_function_id = wtypes.text
 
-    _converters = {**Resource._converters, "code": json.dumps}
+    _converters = {
+        **Resource._converters,
+        "code": json.dumps,
+        "retry_on": lambda r: None if r is None else retry_reasons.parse(r),
+    }
 
 
 class Functions(Base):
@@ -242,9 +251,17 @@ class Execution(Resource):
     input = wtypes.text
     status = wtypes.wsattr(wtypes.text, readonly=True)
     result = wtypes.wsattr(wtypes.text, readonly=True)
+    # Extensions: a retry names the execution it retries and its number (0: the first
+    # run), and is not run before ``not_before``; a dead-letter execution names the
+    # failed execution it reports.
+    retry_of = wtypes.wsattr(wtypes.text, readonly=True)
+    retry_attempt = wtypes.wsattr(int, readonly=True)
+    not_before = wtypes.wsattr(wtypes.text, readonly=True)
+    dead_letter_of = wtypes.wsattr(wtypes.text, readonly=True)
 
     _converters = {
         **Resource._converters,
+        "not_before": format_time,
         "input": function_input.render,
         "result": lambda r: None if r is None else json.dumps(r),
     }
@@ -260,10 +277,12 @@ class Webhook(Resource):
     function_alias = wtypes.wsattr(wtypes.StringType(max_length=255))
     description = wtypes.wsattr(wtypes.StringType(max_length=255))
     webhook_url = wtypes.wsattr(wtypes.text, readonly=True)
-    # Extensions: how invocations authenticate, and invocations allowed per minute.
+    # Extensions: how invocations authenticate, invocations allowed per minute, and
+    # whether an invocation waits for the function and answers its output.
     auth = wtypes.wsattr(wtypes.Enum(str, *webhook_auth.METHODS))
     secret = wtypes.wsattr(wtypes.text, readonly=True)
     rate_limit = wtypes.wsattr(Integer(minimum=0))
+    sync = wtypes.wsattr(BOOLEAN)
 
 
 class Webhooks(Base):

@@ -7,15 +7,26 @@ from qinling_lite.config import (
     api,
     default,
     engine,
+    execution,
     kubernetes,
     local_orchestrator,
     resource_limits,
     storage,
     trustee,
+    webhook,
 )
 
 # The groups with an OptGroup of their own, in the sample config's order.
-_GROUP_MODULES = (api, engine, storage, resource_limits, local_orchestrator, kubernetes)
+_GROUP_MODULES = (
+    api,
+    engine,
+    execution,
+    storage,
+    resource_limits,
+    local_orchestrator,
+    kubernetes,
+    webhook,
+)
 # Every module of options, in that order: [DEFAULT], those groups, then the trustee's.
 MODULES = (default, *_GROUP_MODULES, trustee)
 

@@ -86,6 +86,7 @@ def new_row(values: Mapping[str, Any]) -> dict[str, Any]:
         sync=True,
         status=status.PENDING,
         attempts=0,
+        retry_attempt=0,
     )
     row.update(values)
     return row
@@ -140,16 +141,31 @@ class WorkerTarget(NamedTuple):
     timeout: int | None
 
 
+class RetrySettings(NamedTuple):
+    """A function's retry columns as stored (all None once the function is deleted)."""
+
+    retry_attempts: int | None
+    retry_on: str | None
+    dead_letter_function_id: str | None
+
+
 class ClaimedExecution(NamedTuple):
     """An execution an engine has claimed, with what running it needs: its own ``id,
     input, attempts`` (this claim's number), its function's ``trust_id`` and its
-    function version."""
+    function version; and what a retry or a dead-letter execution of it copies."""
 
     id: str
     input: Any
     attempts: int
     trust_id: str | None
     function: WorkerTarget
+    project_id: str
+    sync: bool
+    function_alias: str | None
+    description: str | None
+    retry_attempt: int
+    dead_letter_of: str | None
+    retry: RetrySettings
 
 
 # The function's columns a worker needs; the function id tells whether it still exists.
@@ -196,10 +212,15 @@ def get_worker_target(function_id: str, version: int) -> WorkerTarget:
     return _worker_target(row)
 
 
+def _due(now: datetime.datetime) -> sa.ColumnElement[bool]:
+    """Not held back: no ``not_before`` (not a retry) or a backoff that is over."""
+    return sa.or_(_E.c.not_before.is_(None), _E.c.not_before <= now)
+
+
 def _claimable(now: datetime.datetime) -> sa.ColumnElement[bool]:
-    """Pending, or running under a lease that ran out (its engine died)."""
+    """Pending and due, or running under a lease that ran out (its engine died)."""
     return sa.or_(
-        _E.c.status == status.PENDING,
+        sa.and_(_E.c.status == status.PENDING, _due(now)),
         sa.and_(_E.c.status == status.RUNNING, _E.c.lease_expires_at < now),
     )
 
@@ -238,11 +259,33 @@ def claim(id: str, engine_id: str, lease: float) -> ClaimedExecution | None:
                 _E.c.function_id,
                 _E.c.function_version,
                 *_WORKER_COLUMNS,
+                _E.c.project_id.label("execution_project_id"),
+                _E.c.sync,
+                _E.c.function_alias,
+                _E.c.description.label("execution_description"),
+                _E.c.retry_attempt,
+                _E.c.dead_letter_of,
+                _F.c.retry_attempts,
+                _F.c.retry_on,
+                _F.c.dead_letter_function_id,
             )
             .select_from(_E.outerjoin(_F, _F.c.id == _E.c.function_id).outerjoin(_V, version_join))
             .where(_E.c.id == id)
         ).one()
-    execution = ClaimedExecution(row.id, row.input, row.attempts, row.trust_id, _worker_target(row))
+    execution = ClaimedExecution(
+        id=row.id,
+        input=row.input,
+        attempts=row.attempts,
+        trust_id=row.trust_id,
+        function=_worker_target(row),
+        project_id=row.execution_project_id,
+        sync=row.sync,
+        function_alias=row.function_alias,
+        description=row.execution_description,
+        retry_attempt=row.retry_attempt,
+        dead_letter_of=row.dead_letter_of,
+        retry=RetrySettings(row.retry_attempts, row.retry_on, row.dead_letter_function_id),
+    )
     if execution.attempts == 1:
         _count(execution.function.function_id, execution.function.function_version)
     return execution
@@ -293,13 +336,18 @@ def release(id: str, engine_id: str) -> None:
 
 def list_stale(pending_before: datetime.datetime, limit: int) -> list[str]:
     """Ids of executions no engine is running: pending since before ``pending_before``
-    (UTC), or running under a lease that ran out. Oldest first."""
+    (UTC) and due (a retry whose backoff is not over is not stale), or running under a
+    lease that ran out. Oldest first."""
     now = timeutils.utcnow()
     query = (
         sa.select(_E.c.id)
         .where(
             sa.or_(
-                sa.and_(_E.c.status == status.PENDING, _E.c.created_at < pending_before),
+                sa.and_(
+                    _E.c.status == status.PENDING,
+                    _E.c.created_at < pending_before,
+                    _due(now),
+                ),
                 sa.and_(_E.c.status == status.RUNNING, _E.c.lease_expires_at < now),
             )
         )
@@ -310,8 +358,32 @@ def list_stale(pending_before: datetime.datetime, limit: int) -> list[str]:
         return list(connection.scalars(query))
 
 
-def finish(id: str, engine_id: str, new_status: str, result: Any, logs: str) -> bool:
-    """Record the one outcome of an execution ``engine_id`` still holds; False if it lost it."""
+def list_due_retries(now: datetime.datetime, limit: int) -> list[str]:
+    """Ids of pending retries whose backoff is over at ``now`` (UTC), earliest first."""
+    query = (
+        sa.select(_E.c.id)
+        .where(_E.c.status == status.PENDING, _E.c.not_before <= now)
+        .order_by(_E.c.not_before)
+        .limit(limit)
+    )
+    with db_session.read_connection() as connection:
+        return list(connection.scalars(query))
+
+
+def finish(
+    id: str,
+    engine_id: str,
+    new_status: str,
+    result: Any,
+    logs: str,
+    follow_up: Mapping[str, Any] | None = None,
+) -> bool:
+    """Record the one outcome of an execution ``engine_id`` still holds; False if it lost it.
+
+    ``follow_up``, the values of a new pending execution (a retry of this one, or a
+    dead-letter execution), is inserted in the same transaction, so it exists if and
+    only if this outcome is recorded: once, whoever else finished or took over.
+    """
     with db_session.write_connection() as connection:
         finished = connection.execute(
             sa.update(_E)
@@ -328,4 +400,6 @@ def finish(id: str, engine_id: str, new_status: str, result: Any, logs: str) -> 
                 updated_at=timeutils.utcnow(),
             )
         ).rowcount
+        if finished and follow_up is not None:
+            insert(connection, follow_up)
     return bool(finished)

@@ -38,12 +38,14 @@ def update(id: str, values: Mapping[str, Any], project_id: str | None = None) ->
 
 def refuse_if_used(session: orm.Session, function_id: str, version: int | None = None) -> None:
     """NotAllowed while a webhook, an alias or an unfinished job points at the function
-    (or at that version of it)."""
+    (or at that version of it), or, for the function itself, while it is another
+    function's dead-letter function."""
     users = (
         (models.Webhook, "webhook(s)", None),
         (models.FunctionAlias, "alias(es)", None),
         (models.Job, "running job(s)", UNFINISHED_JOB),
     )
+    target = f"Function {function_id}" + (f" version {version}" if version else "")
     for model, what, condition in users:
         query = sa.select(sa.func.count()).where(model.function_id == function_id)
         if version is not None:
@@ -51,8 +53,18 @@ def refuse_if_used(session: orm.Session, function_id: str, version: int | None =
         if condition is not None:
             query = query.where(condition)
         if session.scalar(query):
-            target = f"Function {function_id}" + (f" version {version}" if version else "")
             raise exceptions.NotAllowed(f"{target} is still associated with {what}.")
+    if version is None:
+        senders = session.scalars(
+            sa.select(models.Function.id)
+            .where(models.Function.dead_letter_function_id == function_id)
+            .order_by(models.Function.id)
+            .limit(3)
+        ).all()
+        if senders:
+            raise exceptions.NotAllowed(
+                f"{target} is still the dead-letter function of function(s) {', '.join(senders)}."
+            )
 
 
 def delete(id: str, project_id: str | None = None) -> models.Function:

@@ -80,6 +80,12 @@ class Function(Base):
     count: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False, default=0)
     latest_version: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False, default=0)
     trust_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(80))
+    # Retries of its failed asynchronous executions (None: [execution]
+    # default_retry_attempts), the outcomes that retry ("failed,timeout,error", the
+    # default when None) and the function that receives the last failure.
+    retry_attempts: orm.Mapped[int | None] = orm.mapped_column(sa.Integer)
+    retry_on: orm.Mapped[str | None] = orm.mapped_column(sa.String(64))
+    dead_letter_function_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(36), index=True)
 
     runtime: orm.Mapped[Runtime | None] = orm.relationship(Runtime, lazy="joined")
 
@@ -149,6 +155,7 @@ class Execution(Base):
         sa.Index("executions_project_id_created_at_idx", "project_id", "created_at"),
         sa.Index("executions_status_created_at_idx", "status", "created_at"),
         sa.Index("executions_status_lease_expires_at_idx", "status", "lease_expires_at"),
+        sa.Index("executions_status_not_before_idx", "status", "not_before"),
     )
 
     function_id: orm.Mapped[str] = orm.mapped_column(sa.String(36), nullable=False, index=True)
@@ -166,9 +173,21 @@ class Execution(Base):
     # engine died) another engine takes the execution over.
     engine_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
     lease_expires_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(Timestamp)
+    # Claims of this row (an attempt that found no worker is claimed again), not retries.
     attempts: orm.Mapped[int] = orm.mapped_column(
         sa.Integer, nullable=False, default=0, server_default="0"
     )
+    # A retry is a row of its own: the execution it retries (one retry each, which the
+    # unique index guards), its number (0: the first run), and the time before which no
+    # engine claims it (its backoff).
+    retry_of: orm.Mapped[str | None] = orm.mapped_column(sa.String(36), index=True, unique=True)
+    retry_attempt: orm.Mapped[int] = orm.mapped_column(
+        sa.Integer, nullable=False, default=0, server_default="0"
+    )
+    not_before: orm.Mapped[datetime.datetime | None] = orm.mapped_column(Timestamp)
+    # The failed execution a dead-letter execution, and each retry of it, reports; they
+    # never dead-letter themselves.
+    dead_letter_of: orm.Mapped[str | None] = orm.mapped_column(sa.String(36), index=True)
 
 
 class Webhook(Base):
@@ -185,6 +204,10 @@ class Webhook(Base):
     rate_window: orm.Mapped[int | None] = orm.mapped_column(sa.BigInteger)
     rate_count: orm.Mapped[int] = orm.mapped_column(
         sa.Integer, nullable=False, default=0, server_default="0"
+    )
+    # Whether an invocation waits for the function and answers its output (else 202).
+    sync: orm.Mapped[bool] = orm.mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default="0"
     )
 
     function_id: orm.Mapped[str | None] = orm.mapped_column(

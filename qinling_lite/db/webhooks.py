@@ -42,13 +42,15 @@ def delete(id: str, project_id: str | None = None) -> None:
 
 
 class WebhookTarget(NamedTuple):
-    """What invoking a webhook needs: how it authenticates, its rate limit and the
-    function version it runs (an alias already resolved)."""
+    """What invoking a webhook needs: how it authenticates, its rate limit, whether the
+    invocation waits for the function, and the function version it runs (an alias
+    already resolved)."""
 
     webhook_id: str
     auth: str
     secret: str | None
     rate_limit: int | None
+    sync: bool
     function_alias: str | None
     function_version: int
     function: executions_db.ExecutionTarget
@@ -65,6 +67,7 @@ def get_target(id: str) -> WebhookTarget:
             _W.c.auth,
             _W.c.secret,
             _W.c.rate_limit,
+            _W.c.sync,
             _W.c.function_alias,
             sa.func.coalesce(_W.c.function_version, _A.c.function_version, 0).label(
                 "function_version"
@@ -87,6 +90,7 @@ def get_target(id: str) -> WebhookTarget:
         auth=values["auth"],
         secret=values["secret"],
         rate_limit=values["rate_limit"],
+        sync=values["sync"],
         function_alias=values["function_alias"],
         function_version=values["function_version"],
         function=executions_db.target_of(values),

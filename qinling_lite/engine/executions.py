@@ -1,4 +1,5 @@
-"""Running one execution: claim it, get a worker, run it, record the one outcome."""
+"""Running one execution: claim it, get a worker, run it, record the one outcome (and
+the retry or dead-letter execution that follows it)."""
 
 import threading
 import time
@@ -31,10 +32,12 @@ class ExecutionRunner:
         worker_wait,
         engine_id,
         lease,
+        retry_policy,
         trustee=None,
         max_result_size=protocol.MAX_RESULT_BYTES,
     ):
         self._orchestrator = orchestrator
+        self._retry_policy = retry_policy
         self._trustee = trustee
         self._max_result_size = max_result_size
         self._storage = storage
@@ -70,8 +73,10 @@ class ExecutionRunner:
 
     def _run(self, execution):
         started = time.monotonic()
+        engine_side = True  # the engine, not the function, ended the attempt
         try:
             outcome, result, logs = self._execute(execution)
+            engine_side = False
         except exceptions.NoWorkerAvailable as e:
             if execution.attempts < MAX_ATTEMPTS:
                 LOG.info("Execution %s waits for a worker: %s", execution.id, e)
@@ -84,7 +89,8 @@ class ExecutionRunner:
         except Exception:
             LOG.exception("Execution %s failed in the engine", execution.id)
             outcome, result, logs = status.ERROR, _result(started, "Internal service error."), ""
-        if not executions_db.finish(execution.id, self.engine_id, outcome, result, logs):
+        follow_up = self._retry_policy.follow_up(execution, outcome, result, engine_side)
+        if not executions_db.finish(execution.id, self.engine_id, outcome, result, logs, follow_up):
             LOG.warning(
                 "Execution %s was taken over or deleted; its outcome here is dropped",
                 execution.id,
@@ -174,7 +180,11 @@ class ExecutionRunner:
     def _worker_context(self, execution):
         """What the function gets as ``context``; ``os_auth`` when it has a trust."""
         function = execution.function
-        context = {"function_id": function.function_id, "project_id": function.project_id}
+        context = {
+            "function_id": function.function_id,
+            "project_id": function.project_id,
+            "retry_attempt": execution.retry_attempt,
+        }
         if execution.trust_id and self._trustee is not None and self._trustee.enabled:
             context["os_auth"] = self._trustee.worker_credentials(execution.trust_id)
         return context

@@ -12,7 +12,7 @@ from oslo_utils import timeutils
 from qinling_lite import orchestrator, status, storage
 from qinling_lite.db import executions as executions_db
 from qinling_lite.db import runtimes as runtimes_db
-from qinling_lite.engine import executions, jobs, manager, periodic
+from qinling_lite.engine import executions, jobs, manager, periodic, retries
 from qinling_lite.identity import trustee
 
 LOG = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ class EngineService:
             conf.engine.worker_wait,
             engine_id=f"{conf.engine.host}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
             lease=conf.engine.lease_time,
+            retry_policy=retries.Policy(conf),
             trustee=trustee.Trustee(conf),
             max_result_size=conf.resource_limits.max_result_size,
         )
@@ -47,6 +48,7 @@ class EngineService:
         # Work that takes new executions on, stopped first on shutdown ...
         self._taking = [
             periodic.PeriodicTask(conf.engine.job_check_interval, self.jobs.fire_due),
+            periodic.PeriodicTask(conf.execution.retry_check_interval, self._dispatch_retries),
             periodic.PeriodicTask(conf.engine.pending_sweep_interval, self._take_over_stale),
         ]
         # ... and upkeep, which goes on until the executions in flight are done.
@@ -100,6 +102,12 @@ class EngineService:
         if stale:
             LOG.warning("Taking over %d executions no engine runs", len(stale))
         for execution_id in stale:
+            self._dispatch(execution_id)
+
+    def _dispatch_retries(self):
+        """Run the retries whose backoff is over (any engine may: the claim keeps each to
+        one)."""
+        for execution_id in executions_db.list_due_retries(timeutils.utcnow(), SWEEP_BATCH):
             self._dispatch(execution_id)
 
     def _dispatch(self, execution_id):

@@ -13,7 +13,15 @@ from typing import Any, BinaryIO, Protocol
 from oslo_config import cfg
 from oslo_utils import uuidutils
 
-from qinling_lite import context, exceptions, function_code, orchestrator, status, strict_json
+from qinling_lite import (
+    context,
+    exceptions,
+    function_code,
+    orchestrator,
+    retry_reasons,
+    status,
+    strict_json,
+)
 from qinling_lite.db import functions as functions_db
 from qinling_lite.db import models
 from qinling_lite.db import runtimes as runtimes_db
@@ -26,13 +34,18 @@ from qinling_lite.storage import base as storage_base
 TEXTS = {"name": 255, "description": 255}
 # Resource limits: integers, which a form or query string carries as text.
 LIMITS = ("cpu", "memory_size", "timeout")
-CREATE_FIELDS = {"code", "package", "runtime_id", "entry", *TEXTS, *LIMITS}
+# Extensions: what follows a failed asynchronous execution. Null (or an empty form
+# field) is the default: [execution] default_retry_attempts, every reason, none.
+RETRIES = ("retry_attempts", "retry_on", "dead_letter_function_id")
+# Fields that are integers, which a form or query string carries as text.
+INTEGERS = (*LIMITS, "retry_attempts")
+CREATE_FIELDS = {"code", "package", "runtime_id", "entry", *TEXTS, *LIMITS, *RETRIES}
 # The CLI flattens ``code`` into ``source``/``swift`` on update; they carry nothing.
 UPDATE_FIELDS = (CREATE_FIELDS - {"runtime_id"}) | {"source", "swift"}
 # What may change in an image function.
-IMAGE_UPDATE_FIELDS = {*TEXTS, "timeout"}
+IMAGE_UPDATE_FIELDS = {*TEXTS, "timeout", *RETRIES}
 # Changes the function's warm workers outlive; any other change releases them.
-KEEPS_WORKERS = {*TEXTS, "timeout"}
+KEEPS_WORKERS = {*TEXTS, "timeout", *RETRIES}
 DEFAULT_ENTRY = "main.main"
 
 
@@ -74,6 +87,7 @@ def create(
         **_texts(fields),
         **_limits(fields, conf),
     }
+    values.update(_retries(ctx, conf, fields, values["project_id"], values["id"]))
     package = _package(fields)
     md5 = storage.store(values["project_id"], values["id"], package, code.get("md5sum"))
     values["code"] = {"source": function_code.PACKAGE, "md5sum": md5}
@@ -101,8 +115,16 @@ def _create_image_function(
         )
     if "package" in fields:
         raise exceptions.InputError("An image function takes no package.")
+    function_id = uuidutils.generate_uuid()
     return functions_db.create(
-        {"project_id": ctx.project_id, "code": code, **_texts(fields), **_limits(fields, conf)}
+        {
+            "id": function_id,
+            "project_id": ctx.project_id,
+            "code": code,
+            **_texts(fields),
+            **_limits(fields, conf),
+            **_retries(ctx, conf, fields, ctx.project_id, function_id),
+        }
     )
 
 
@@ -123,6 +145,7 @@ def update(
     if "entry" in fields:
         values["entry"] = _entry(fields)
     values.update(_limits(fields, conf, defaults=False))
+    values.update(_retries(ctx, conf, fields, function.project_id, function.id))
     replaced = None
     if "package" in fields:
         code = _code(fields["code"]) if "code" in fields else {}
@@ -243,6 +266,64 @@ def _limits(
         elif defaults:
             values[field] = default
     return values
+
+
+def _retries(
+    ctx: context.RequestContext,
+    conf: cfg.ConfigOpts,
+    fields: Mapping[str, Any],
+    project_id: str | None,
+    function_id: str,
+) -> dict[str, Any]:
+    """The retry columns of the fields given among RETRIES; an empty value is null."""
+    given = {name: fields[name] for name in RETRIES if name in fields}
+    values: dict[str, Any] = {name: None for name, value in given.items() if value in (None, "")}
+    if given.get("retry_attempts") not in (None, ""):
+        highest = conf.execution.max_retry_attempts
+        values["retry_attempts"] = _retry_attempts(given["retry_attempts"], highest)
+    if given.get("retry_on") not in (None, ""):
+        values["retry_on"] = _retry_on(given["retry_on"])
+    if given.get("dead_letter_function_id") not in (None, ""):
+        values["dead_letter_function_id"] = _dead_letter_function(
+            ctx, given["dead_letter_function_id"], project_id, function_id
+        )
+    return values
+
+
+def _retry_attempts(value: Any, highest: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= highest:
+        raise exceptions.InputError(
+            f"retry_attempts must be an integer from 0 to {highest} (the most this "
+            "deployment allows), or null for its default."
+        )
+    return value
+
+
+def _retry_on(value: Any) -> str:
+    """The column of ``retry_on``: a JSON list, or comma-separated text from a form."""
+    reasons = [r.strip() for r in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(reasons, list) or not all(r in retry_reasons.REASONS for r in reasons):
+        raise exceptions.InputError(
+            "retry_on must be a list of outcomes among "
+            f"{', '.join(retry_reasons.REASONS)} (in a form: separated by commas)."
+        )
+    return retry_reasons.store(reasons)
+
+
+def _dead_letter_function(
+    ctx: context.RequestContext, value: Any, project_id: str | None, function_id: str
+) -> str:
+    """A function of the same project that the caller can see, other than this one."""
+    dead_letter_id = validation.uuid(value, "dead_letter_function_id")
+    if dead_letter_id == function_id:
+        raise exceptions.InputError("A function cannot be its own dead-letter function.")
+    dead_letter = functions_db.get(dead_letter_id, ctx.scope)
+    if dead_letter.project_id != project_id:
+        raise exceptions.InputError(
+            "The dead-letter function must be in the function's project "
+            f"{project_id}; function {dead_letter_id} is not."
+        )
+    return dead_letter_id
 
 
 def _texts(fields: Mapping[str, Any]) -> dict[str, Any]:

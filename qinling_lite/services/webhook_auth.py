@@ -1,6 +1,7 @@
 """How webhook invocations authenticate: one class per method, registered by its name.
 
-``none`` (Qinling's behaviour): the unguessable URL is the only secret. ``token``: the
+``none`` (Qinling's behaviour): the unguessable URL is the only secret; a deployment with
+``[webhook] require_auth`` offers it no more and refuses its invocations. ``token``: the
 caller must send a valid Keystone token (what Aodh's ``trust+http://`` actions add) of
 a user allowed ``webhook:invoke`` on the webhook's project. ``hmac``: the caller signs
 the body with the webhook's secret, ``X-Qinling-Signature: sha256=<hex HMAC-SHA256>``.
@@ -40,13 +41,18 @@ class Invocation:
 
 
 class Method:
-    """An authentication method: its name, its settings and its check."""
+    """An authentication method: its name, whether this deployment offers it, its
+    settings and its check."""
 
     name: ClassVar[str]
+    # Whether the method tells who calls (all but ``none``).
+    authenticates: ClassVar[bool] = True
 
-    def settings(self, conf: cfg.ConfigOpts) -> dict[str, Any]:
-        """The webhook columns a webhook switching to this method gets (its secret);
-        InputError if this deployment cannot offer the method."""
+    def check_offered(self, conf: cfg.ConfigOpts) -> None:
+        """InputError if this deployment does not offer the method."""
+
+    def settings(self) -> dict[str, Any]:
+        """The webhook columns a webhook switching to this method gets (its secret)."""
         return {"secret": None}
 
     def check(self, invocation: Invocation, webhook: webhooks_db.WebhookTarget) -> None:
@@ -75,6 +81,15 @@ class NoAuth(Method):
     """The URL is the secret."""
 
     name = "none"
+    authenticates = False
+
+    def check_offered(self, conf: cfg.ConfigOpts) -> None:
+        if conf.webhook.require_auth:
+            offered = "'token' or 'hmac'" if conf.api.auth_enable else "'hmac'"
+            raise exceptions.InputError(
+                "This deployment requires webhook callers to authenticate ([webhook] "
+                f"require_auth): choose auth {offered} instead of 'none'."
+            )
 
 
 @register
@@ -83,12 +98,11 @@ class TokenAuth(Method):
 
     name = "token"
 
-    def settings(self, conf: cfg.ConfigOpts) -> dict[str, Any]:
+    def check_offered(self, conf: cfg.ConfigOpts) -> None:
         if not conf.api.auth_enable:
             raise exceptions.InputError(
                 "Token webhooks need Keystone authentication ([api] auth_enable)."
             )
-        return {"secret": None}
 
     def check(self, invocation: Invocation, webhook: webhooks_db.WebhookTarget) -> None:
         if not invocation.authenticated:
@@ -107,7 +121,7 @@ class HmacAuth(Method):
 
     name = "hmac"
 
-    def settings(self, conf: cfg.ConfigOpts) -> dict[str, Any]:
+    def settings(self) -> dict[str, Any]:
         return {"secret": secrets.token_urlsafe(32)}
 
     def check(self, invocation: Invocation, webhook: webhooks_db.WebhookTarget) -> None:

@@ -12,15 +12,17 @@ RUNTIME_FIELDS = {
 FUNCTION_FIELDS = {
     "id", "name", "description", "runtime_id", "code", "entry", "cpu", "memory_size", "timeout",
     "count", "latest_version", "project_id", "created_at", "updated_at",
+    "retry_attempts", "retry_on", "dead_letter_function_id",  # qinling-lite's additions
 }  # fmt: skip
 EXECUTION_FIELDS = {
     "id", "function_id", "function_version", "function_alias", "description", "sync", "input",
     "status", "result", "project_id", "created_at", "updated_at",
+    "retry_of", "retry_attempt", "not_before", "dead_letter_of",  # qinling-lite's additions
 }  # fmt: skip
 WEBHOOK_FIELDS = {
     "id", "function_id", "function_version", "function_alias", "description", "webhook_url",
     "project_id", "created_at", "updated_at",
-    "auth", "secret", "rate_limit",  # qinling-lite's additions
+    "auth", "secret", "rate_limit", "sync",  # qinling-lite's additions
 }  # fmt: skip
 
 

@@ -16,11 +16,10 @@ from qinling_lite import exceptions, function_input, status, storage
 from qinling_lite.db import executions as executions_db
 from qinling_lite.db import functions as functions_db
 from qinling_lite.db import runtimes as runtimes_db
-from qinling_lite.engine import executions, manager, periodic
+from qinling_lite.engine import executions, manager, periodic, retries
 from qinling_lite.engine import service as engine_service
 from qinling_lite.rpc import engine_api
 from qinling_lite.runtime import protocol
-from tests import db_backends
 from tests.unit.orchestrator.kubernetes import harness
 
 HELLO = (
@@ -30,34 +29,8 @@ HELLO = (
 )
 
 
-@pytest.fixture(params=["local", "kubernetes"])
-def conf(request, tmp_path, config_fixture):
-    """CONF for an engine on the orchestrator named by the parameter, with pools of one
-    pre-warmed worker."""
-    if request.param == "kubernetes":
-        request.getfixturevalue("kubernetes_conf")
-        request.getfixturevalue("cluster").launcher = request.getfixturevalue("launcher")
-    config_fixture.config(state_path=str(tmp_path))
-    config_fixture.config(group="local_orchestrator", pool_size=1)
-    config_fixture.config(group="kubernetes", replicas=1)
-    return config_fixture.conf
-
-
 local_only = pytest.mark.parametrize("conf", ["local"], indirect=True)
 kubernetes_only = pytest.mark.parametrize("conf", ["kubernetes"], indirect=True)
-
-
-@pytest.fixture
-def database(conf, tmp_path):
-    with db_backends.migrated_sqlite(tmp_path):
-        yield
-
-
-@pytest.fixture
-def engine(conf, database):
-    service = engine_service.EngineService(conf)
-    yield service
-    service.stop()
 
 
 def _function(conf, source=HELLO, runtime_status=status.AVAILABLE):
@@ -173,7 +146,12 @@ def test_runner_failure_of_the_function_is_failed_not_error(engine, conf):
     runtime, function = _function(conf, source="def main(**kwargs):\n    raise KeyError('k')\n")
     engine.manager.start_pool(runtime)
     runner = executions.ExecutionRunner(
-        engine.orchestrator, storage.load(conf), worker_wait=5, engine_id="e-2", lease=30
+        engine.orchestrator,
+        storage.load(conf),
+        worker_wait=5,
+        engine_id="e-2",
+        lease=30,
+        retry_policy=retries.Policy(conf),
     )
     outcome = runner.run(_pending(function).id)
     assert outcome["status"] == status.FAILED
@@ -318,6 +296,7 @@ def test_an_image_function_s_output_is_capped_too(engine, conf):
         worker_wait=5,
         engine_id="e-2",
         lease=30,
+        retry_policy=retries.Policy(conf),
         max_result_size=8,
     )
     outcome = runner.run(_pending(_image_function(harness.EXIT), input="7").id)

@@ -19,6 +19,7 @@ PACKAGE = make_zip({"main.py": HELLO_WORLD})
 NEW_PACKAGE = make_zip({"main.py": HELLO_WORLD + "\n# changed\n"})
 PACKAGE_CODE = json.dumps({"source": "package"})
 IMAGE_CODE = {"source": "image", "image": "registry.example/fn:1"}
+MISSING_ID = "00000000-0000-0000-0000-000000000000"
 
 
 @pytest.fixture
@@ -227,3 +228,100 @@ def test_delete_is_refused_while_an_alias_names_the_function(conf, store, runtim
     assert functions_db.get(function.id).id == function.id
     assert len(_packages(conf)) == 1
     assert (trusts.deleted, engine.calls) == ([], [])
+
+
+def _update(conf, store, function, ctx=None, engine=None, **fields):
+    return functions_service.update(
+        ctx or rows.caller(), conf, store, engine or fakes.Engine(), function, fields
+    )
+
+
+def test_retry_settings_are_set_at_create_changed_and_reset_to_null(conf, store, runtime):
+    dead_letter = _create(conf, store, runtime)
+    # As a JSON body sends them ...
+    function = _create(
+        conf,
+        store,
+        runtime,
+        retry_attempts=2,
+        retry_on=["timeout", "failed"],
+        dead_letter_function_id=dead_letter.id,
+    )
+    assert (function.retry_attempts, function.retry_on) == (2, "failed,timeout")
+    assert function.dead_letter_function_id == dead_letter.id
+    # ... and as form fields (the controller reads integers); empty is null, the default.
+    engine = fakes.Engine()
+    updated = _update(conf, store, function, engine=engine, retry_attempts=0, retry_on="error")
+    assert (updated.retry_attempts, updated.retry_on) == (0, "error")
+    assert engine.calls == []  # the warm workers are kept
+    updated = _update(
+        conf, store, function, retry_attempts="", retry_on="", dead_letter_function_id=""
+    )
+    assert (updated.retry_attempts, updated.retry_on, updated.dead_letter_function_id) == (
+        None,
+        None,
+        None,
+    )
+    assert _update(conf, store, function, retry_on=[]).retry_on == ""  # retry on nothing
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"retry_attempts": 6}, "retry_attempts must be an integer from 0 to 5"),
+        ({"retry_attempts": -1}, "retry_attempts must be an integer from 0 to 5"),
+        ({"retry_attempts": True}, "retry_attempts must be an integer"),
+        ({"retry_attempts": "2"}, "retry_attempts must be an integer"),  # not a form's digits
+        ({"retry_on": ["failed", "crashed"]}, "retry_on must be a list of outcomes among"),
+        ({"retry_on": "failed;timeout"}, "retry_on must be a list of outcomes among"),
+        ({"retry_on": {"failed": True}}, "retry_on must be a list of outcomes among"),
+        ({"dead_letter_function_id": "nope"}, "Expected a uuid for dead_letter_function_id"),
+    ],
+)
+def test_bad_retry_settings_are_refused(conf, store, runtime, fields, message):
+    with pytest.raises(exceptions.InputError, match=message):
+        _create(conf, store, runtime, **fields)
+    assert functions_db.list_all() == []
+
+
+def test_the_maximum_retries_are_the_operators(conf, store, runtime, config_fixture):
+    config_fixture.config(group="execution", max_retry_attempts=8)
+    assert _create(conf, store, runtime, retry_attempts=8).retry_attempts == 8
+    with pytest.raises(exceptions.InputError, match="from 0 to 8"):
+        _create(conf, store, runtime, retry_attempts=9)
+
+
+def test_a_dead_letter_function_is_one_the_caller_sees_in_the_same_project(conf, store, runtime):
+    function = _create(conf, store, runtime)
+    elsewhere = rows.function(rows.P2)
+    # Another project's function is not found for its caller ...
+    with pytest.raises(exceptions.NotFound):
+        _update(conf, store, function, dead_letter_function_id=elsewhere.id)
+    # ... and an admin, who sees it, still cannot point across projects.
+    with pytest.raises(exceptions.InputError, match="must be in the function's project"):
+        _update(conf, store, function, rows.admin(), dead_letter_function_id=elsewhere.id)
+    with pytest.raises(exceptions.InputError, match="cannot be its own dead-letter"):
+        _update(conf, store, function, dead_letter_function_id=function.id)
+    with pytest.raises(exceptions.NotFound):
+        _update(conf, store, function, dead_letter_function_id=MISSING_ID)
+    assert functions_db.get(function.id).dead_letter_function_id is None
+
+
+def test_an_image_function_takes_retry_settings(conf, store, config_fixture):
+    config_fixture.config(group="engine", orchestrator="kubernetes")
+    function = functions_service.create(
+        rows.caller(), conf, store, fakes.Trusts(), {"code": IMAGE_CODE, "retry_attempts": 1}
+    )
+    assert function.retry_attempts == 1
+    assert _update(conf, store, function, retry_on=["timeout"]).retry_on == "timeout"
+
+
+def test_delete_is_refused_while_the_function_is_a_dead_letter_function(conf, store, runtime):
+    trusts = fakes.Trusts()
+    dead_letter = _create(conf, store, runtime, trusts)
+    function = _create(conf, store, runtime, trusts, dead_letter_function_id=dead_letter.id)
+    with pytest.raises(exceptions.NotAllowed, match="dead-letter function of function"):
+        functions_service.delete(rows.caller(), store, fakes.Engine(), trusts, dead_letter.id)
+    _update(conf, store, function, dead_letter_function_id=None)
+    functions_service.delete(rows.caller(), store, fakes.Engine(), trusts, dead_letter.id)
+    assert [f.id for f in functions_db.list_all()] == [function.id]

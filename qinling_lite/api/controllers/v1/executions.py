@@ -60,12 +60,19 @@ class ExecutionsController(rest.RestController):
         )
         return types.Execution.from_db(execution)
 
-    @errors.wsexpose(
-        types.Executions, wtypes.text, wtypes.text, wtypes.text, wtypes.text, wtypes.text
-    )
+    @errors.wsexpose(types.Executions, *[wtypes.text] * 7)
     def get_all(
-        self, function_id=None, status=None, description=None, all_projects=None, project_id=None
+        self,
+        function_id=None,
+        status=None,
+        description=None,
+        all_projects=None,
+        project_id=None,
+        retry_of=None,
+        dead_letter_of=None,
     ):
+        """Executions, filtered; ``retry_of`` finds the retry of an execution and
+        ``dead_letter_of`` the dead-letter execution that reports it."""
         project, filters = params.list_scope(
             pecan.request.context, "execution", all_projects, project_id
         )
@@ -73,6 +80,8 @@ class ExecutionsController(rest.RestController):
             ("function_id", function_id),
             ("status", status),
             ("description", description),
+            ("retry_of", retry_of),
+            ("dead_letter_of", dead_letter_of),
         ):
             if value:
                 filters[key] = value

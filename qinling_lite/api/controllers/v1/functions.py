@@ -15,7 +15,7 @@ from qinling_lite.services import validation
 def _fields(request):
     """Query string plus form fields or the keys of a JSON object body, for the service.
 
-    Limits given as text (query string, form fields) are read as ASCII decimal digits;
+    Integers given as text (query string, form fields) are read as ASCII decimal digits;
     a multipart file part is handed on as its file.
     """
     text = dict(request.GET)
@@ -31,7 +31,7 @@ def _fields(request):
 def _text_field(name, value):
     if isinstance(value, webob_compat.cgi_FieldStorage):
         return value.file
-    return params.text_int(value) if name in functions_service.LIMITS else value
+    return params.text_int(value) if name in functions_service.INTEGERS else value
 
 
 class FunctionsController(rest.RestController):

@@ -1,9 +1,11 @@
 """``/v1/webhooks``: per-function URLs that run the function with the posted data."""
 
 import functools
+import json
 import time
 
 import pecan
+import webob
 from pecan import rest
 from wsme import types as wtypes
 
@@ -11,6 +13,9 @@ from qinling_lite import exceptions
 from qinling_lite.api import auth, decoding, errors, params, policy, types
 from qinling_lite.services import validation, webhook_auth
 from qinling_lite.services import webhooks as webhooks_service
+
+# The execution a synchronous webhook invocation ran, on its answers.
+EXECUTION_ID_HEADER = "X-Qinling-Execution-Id"
 
 
 def webhook_url(webhook_id):
@@ -44,6 +49,41 @@ def invocation_input(request):
         raise exceptions.InputError("A webhook takes text form fields only, not files.")
     data.update(_flatten(request.POST))
     return data
+
+
+@functools.cache
+def _sync_slots(limit):
+    """This process's slots for synchronous invocations (``[webhook]
+    max_sync_invocations``)."""
+    return webhooks_service.SyncSlots(limit)
+
+
+def _output_answer(request, execution):
+    """200 with a successful execution's output: JSON, or the text itself when the
+    output is a string and the caller prefers ``text/plain``."""
+    output = execution.result["output"]
+    offers = request.accept.acceptable_offers(["application/json", "text/plain"])
+    if isinstance(output, str) and offers and offers[0][0] == "text/plain":
+        # A lone surrogate, which JSON can carry, has no UTF-8 form.
+        body, content_type = output.encode(errors="replace"), "text/plain"
+    else:
+        body, content_type = json.dumps(output).encode(), "application/json"
+    response = webob.Response(content_type=content_type, charset="UTF-8")
+    # pecan turns any empty 200 into a 204, except a generator's.
+    response.app_iter = (chunk for chunk in (body,))
+    response.content_length = len(body)
+    response.headers[EXECUTION_ID_HEADER] = execution.id
+    return response
+
+
+def _failure_answer(error):
+    """The error answer of an invocation whose execution did not succeed: the API's
+    error shape plus ``execution_id``, and the id in a header too."""
+    response = errors.response(
+        error.code, error.message, {**error.headers, EXECUTION_ID_HEADER: error.execution_id}
+    )
+    response.json_body = {**response.json_body, "execution_id": error.execution_id}
+    return response
 
 
 class WebhooksController(rest.RestController):
@@ -84,11 +124,16 @@ class WebhooksController(rest.RestController):
         webhook = webhooks_service.get(id, ctx.scope)
         webhooks_service.delete(policy.authorize(ctx, "webhook:delete", webhook))
 
+    # Every answer is a response of its own: a synchronous webhook may answer its output
+    # as text (pecan answers 406 to an Accept header that takes none of these types).
     @pecan.expose("json")
+    @pecan.expose(content_type="text/plain")
     def invoke(self, id):
-        """Run the webhook's function asynchronously, once the webhook's own
-        authentication and rate limit let the call through."""
+        """Run the webhook's function, once the webhook's own authentication and rate
+        limit let the call through: 202 at once, or for a synchronous webhook the
+        function's output when it has finished."""
         request = pecan.request
+        conf = request.conf
         invocation = webhook_auth.Invocation(
             authenticated=auth.authenticated(request.environ),
             headers=request.headers,
@@ -96,9 +141,25 @@ class WebhooksController(rest.RestController):
             authorize=functools.partial(policy.authorize, request.context, "webhook:invoke"),
             received_at=time.time(),
         )
-        target = webhooks_service.admit(validation.uuid(id), invocation)
-        execution = webhooks_service.invoke(
-            request.context, request.engine, target, invocation_input(request)
-        )
-        pecan.response.status = 202
-        return {"execution_id": execution.id}
+        target = webhooks_service.admit(conf, validation.uuid(id), invocation)
+        data = invocation_input(request)
+        if not target.sync:
+            execution = webhooks_service.invoke(request.context, request.engine, target, data)
+            return webob.Response(
+                status=202,
+                json_body={"execution_id": execution.id},
+                content_type="application/json",
+                charset="UTF-8",
+            )
+        with _sync_slots(conf.webhook.max_sync_invocations).hold():
+            try:
+                execution = webhooks_service.invoke_sync(
+                    request.context,
+                    request.engine,
+                    target,
+                    data,
+                    timeout_margin=conf.api.sync_execution_margin,
+                )
+            except exceptions.InvocationFailed as e:
+                return _failure_answer(e)
+        return _output_answer(request, execution)
