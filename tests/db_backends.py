@@ -11,8 +11,13 @@ context configured for the URL is patched in as the factory of the root context 
 ``writer`` resolve on every use; the reset callable restores the previous factory.
 """
 
+import atexit
 import contextlib
+import functools
 import os
+import pathlib
+import shutil
+import tempfile
 
 from oslo_db.sqlalchemy import enginefacade
 
@@ -47,7 +52,21 @@ def use_database(url):
 
 @contextlib.contextmanager
 def migrated_sqlite(directory):
-    """Use a migrated SQLite database in ``directory`` (a ``pathlib.Path``) meanwhile."""
-    with use_database(f"sqlite:///{directory / 'qinling.sqlite'}"):
-        migration.upgrade()
+    """Use a migrated SQLite database in ``directory`` (a ``pathlib.Path``) meanwhile: a
+    copy of one this process migrated once (the migrations themselves are tested in
+    tests/functional/db, on every backend)."""
+    database = directory / "qinling.sqlite"
+    shutil.copyfile(_migrated_template(), database)
+    with use_database(f"sqlite:///{database}"):
         yield
+
+
+@functools.cache
+def _migrated_template():
+    """A SQLite database migrated to the head, closed (its WAL folded in)."""
+    directory = pathlib.Path(tempfile.mkdtemp(prefix="ql-db-"))
+    atexit.register(shutil.rmtree, directory, True)
+    template = directory / "template.sqlite"
+    with use_database(f"sqlite:///{template}"):
+        migration.upgrade()
+    return template
