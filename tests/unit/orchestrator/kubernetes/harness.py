@@ -4,6 +4,7 @@ at it, and strict offline schema validation of what the orchestrator sent.
 """
 
 import contextlib
+import functools
 import json
 import os
 import socket
@@ -12,6 +13,7 @@ import time
 
 import kubernetes_validate
 import pytest
+from kubernetes_validate import utils as kubernetes_validate_utils
 
 from qinling_lite.orchestrator.local import sandbox as local_sandbox
 from tests import runtime_server
@@ -91,6 +93,12 @@ class Launcher:
 
 
 _VALIDATED = set()  # shapes of the manifests validated in this session
+# kubernetes-validate reads and parses its schemas on every call (1.5 MB of definitions
+# per version, ~10 ms); they do not change, so each is read once per session.
+# tests/unit/orchestrator/kubernetes/test_manifests.py checks that this takes effect.
+kubernetes_validate_utils.schema_contents = functools.cache(
+    kubernetes_validate_utils.schema_contents
+)
 
 
 def validate(kind, manifest):

@@ -3,9 +3,11 @@
 import pathlib
 import re
 
+import kubernetes_validate
 import pytest
 import yaml
 from kubernetes import client
+from kubernetes_validate import utils as kubernetes_validate_utils
 
 from qinling_lite import config
 from qinling_lite.orchestrator import base
@@ -182,6 +184,19 @@ def test_rbac_manifests_are_valid():
     assert {d["kind"] for d in documents} == {"Namespace", "ServiceAccount", "Role", "RoleBinding"}
     for document in documents:
         validate(document["kind"], document)
+
+
+def test_the_schemas_are_read_once_per_session():
+    """harness caches kubernetes-validate's schema reader; validation must go through it
+    (and still refuse what the schemas refuse)."""
+    reads = kubernetes_validate_utils.schema_contents.cache_info
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}
+    kubernetes_validate.validate(namespace, "1.35", strict=True)
+    before = reads()
+    kubernetes_validate.validate(namespace, "1.35", strict=True)
+    assert (reads().hits, reads().misses) == (before.hits + 2, before.misses)
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate({**namespace, "spec": {"x": 1}}, "1.35", strict=True)
 
 
 def test_runtime_image_runs_the_runtime_server_of_the_repository():
