@@ -86,11 +86,13 @@ def run(orch, function_spec, package, wait=5, **inputs):
         return worker.name, worker.execute(payload(**inputs), timeout=10)
 
 
-def wait_for(predicate, timeout=10, interval=0.01):
-    """Poll until ``predicate()`` is truthy; return its last value."""
+def wait_for(predicate, timeout=10, interval=0.01, longest=0.1):
+    """Poll until ``predicate()`` is truthy; return its last value. The interval grows
+    to ``longest``: predicates that scan /proc cost a few ms each."""
     deadline = time.monotonic() + timeout
     while not (value := predicate()) and time.monotonic() < deadline:
         time.sleep(interval)
+        interval = min(longest, interval * 1.5)
     return value
 
 
