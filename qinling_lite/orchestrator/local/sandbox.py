@@ -20,6 +20,7 @@ sandbox) and RLIMIT_NPROC of its uid.
 import ctypes
 import dataclasses
 import fcntl
+import functools
 import json
 import os
 import pathlib
@@ -267,12 +268,10 @@ def _child_setup(address_space, nproc, cgroup_procs, uid, parent):
     return setup
 
 
-def _bwrap_prefix(python, state_path, egress):
-    """bwrap's argv up to the per-worker part: namespaces, identity, read-only system,
-    the interpreter, and the worker's two tmpfs."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        raise exceptions.OrchestratorError("Sandbox 'bwrap' needs bubblewrap: no bwrap on PATH.")
+@functools.cache
+def _interpreter_paths(python):
+    """The prefixes and site directories of ``python``, asked once per process (an
+    interpreter start, ~40 ms of CPU, at each orchestrator's start otherwise)."""
     try:
         out = subprocess.run(
             [python, "-I", "-c", _INTERPRETER_INFO],
@@ -284,6 +283,16 @@ def _bwrap_prefix(python, state_path, egress):
         prefixes, site_dirs = json.loads(out)
     except (OSError, ValueError, subprocess.SubprocessError) as exc:
         raise exceptions.OrchestratorError(f"Cannot run interpreter {python}: {exc}") from None
+    return tuple(prefixes), tuple(site_dirs)
+
+
+def _bwrap_prefix(python, state_path, egress):
+    """bwrap's argv up to the per-worker part: namespaces, identity, read-only system,
+    the interpreter, and the worker's two tmpfs."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise exceptions.OrchestratorError("Sandbox 'bwrap' needs bubblewrap: no bwrap on PATH.")
+    prefixes, site_dirs = _interpreter_paths(python)
     args = [bwrap, *("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts")]
     # bwrap stays pid 1 (as init of the namespace, the server could not die with its parent).
     args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
