@@ -75,6 +75,10 @@ def default_python():
     return candidate if os.access(candidate, os.X_OK) else os.path.realpath(sys.executable)
 
 
+# (kind, interpreter, as a worker uid) of the sandboxes whose probe passed in this process.
+_PROBES_PASSED: set[tuple[str, str, bool]] = set()
+
+
 class Sandbox:
     """Starts runtime servers under bubblewrap (``prefix`` is bwrap's argv up to the
     per-worker part) or as plain processes (``prefix`` None).
@@ -124,8 +128,17 @@ class Sandbox:
     def probe(self, uid):
         """Check that a worker as ``uid`` could run the runtime server: its ``--help``.
 
-        Raises OrchestratorError with the reason (and what to do) if not.
+        Raises OrchestratorError with the reason (and what to do) if not. A success
+        holds for every worker uid (they are alike) and is not asked again in this
+        process for the same kind of sandbox and interpreter.
         """
+        passed = (self.kind, self._python, uid is not None)
+        if passed in _PROBES_PASSED:
+            return
+        self._probe(uid)
+        _PROBES_PASSED.add(passed)
+
+    def _probe(self, uid):
         launch = Launch(directory="/", listener=None, log=-1, uid=uid)
         try:
             proc = self._popen(
