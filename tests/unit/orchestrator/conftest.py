@@ -206,15 +206,17 @@ def sandbox(request):
 
 
 @pytest.fixture
-def conf(config_fixture, work_dir, sandbox):
-    """CONF for a local orchestrator in ``sandbox`` mode, its state under ``work_dir``."""
+def conf(request, config_fixture, work_dir, sandbox):
+    """CONF for a local orchestrator in ``sandbox`` mode, its state under ``work_dir``, with
+    a pool of one worker (``@pytest.mark.pool_size(n)`` for more: each start costs CPU)."""
+    marker = request.node.get_closest_marker("pool_size")
     config_fixture.config(state_path=work_dir)
     config_fixture.config(
         group="local_orchestrator",
         sandbox=sandbox,
         python=python_for(sandbox),
         work_dir=os.path.join(work_dir, "w"),
-        pool_size=2,
+        pool_size=marker.args[0] if marker else 1,
         max_workers_per_function=2,
         worker_start_timeout=10,
     )

@@ -35,6 +35,7 @@ def test_load_gives_the_local_orchestrator(make_orchestrator):
 
 
 @production_sandbox
+@pytest.mark.pool_size(2)
 def test_pool_is_warm_after_create(orch, conf):
     assert orch.get_pool("rt") == {"total": 2, "available": 2}
     assert len(worker_pids(conf.local_orchestrator.work_dir)) == 2
@@ -55,6 +56,7 @@ def test_hello_world_then_warm_reuse(orch):
     assert package.calls == 1
 
 
+@pytest.mark.pool_size(2)
 def test_pool_refills_in_the_background(orch):
     run(orch, spec(), hello())
     assert wait_for(lambda: orch.get_pool("rt") == {"total": 3, "available": 2})
@@ -133,6 +135,7 @@ def test_killed_bound_worker_is_replaced(orch, conf):
     assert orch.list_workers("f1") == [new]
 
 
+@pytest.mark.pool_size(2)
 def test_killed_pool_worker_is_replaced(orch, conf):
     work_dir = conf.local_orchestrator.work_dir
     victim = next(iter(worker_pids(work_dir).values()))
@@ -288,6 +291,7 @@ def test_scale_up_stops_at_the_cap(orch):
     assert len(orch.list_workers("f1")) == 2
 
 
+@pytest.mark.pool_size(2)
 def test_update_pool_replaces_the_pool_workers(orch, conf):
     work_dir = conf.local_orchestrator.work_dir
     before = set(worker_pids(work_dir).values())
