@@ -113,7 +113,9 @@ def test_a_function_that_fails_twice_succeeds_on_its_second_retry(client, server
     assert len(_executions(client, function_id=function["id"])) == 3
 
 
-def test_a_function_that_always_fails_dead_letters_its_input_once(client, runtime):
+def _failing_with_dead_letter(client, runtime, **retry_settings):
+    """(a dead-letter function that returns its input, a function that always fails and
+    reports to it with ``retry_settings``)."""
     dead_letter = client.create_function(
         runtime["id"], source=RECORDS_ITS_INPUT, module="dead_letter"
     )
@@ -121,9 +123,15 @@ def test_a_function_that_always_fails_dead_letters_its_input_once(client, runtim
         runtime["id"],
         source=ALWAYS_FAILS,
         module="broken",
-        retry_attempts=2,
-        retry_on="failed,timeout",
         dead_letter_function_id=dead_letter["id"],
+        **retry_settings,
+    )
+    return dead_letter, function
+
+
+def test_a_function_that_always_fails_dead_letters_its_input_once(client, runtime):
+    dead_letter, function = _failing_with_dead_letter(
+        client, runtime, retry_attempts=2, retry_on="failed,timeout"
     )
     assert function["retry_on"] == ["failed", "timeout"]
     assert function["dead_letter_function_id"] == dead_letter["id"]
@@ -159,16 +167,7 @@ def test_a_function_that_always_fails_dead_letters_its_input_once(client, runtim
 
 
 def test_a_sync_execution_never_retries_nor_dead_letters(client, runtime):
-    dead_letter = client.create_function(
-        runtime["id"], source=RECORDS_ITS_INPUT, module="dead_letter"
-    )
-    function = client.create_function(
-        runtime["id"],
-        source=ALWAYS_FAILS,
-        module="broken",
-        retry_attempts=MAX_RETRIES,
-        dead_letter_function_id=dead_letter["id"],
-    )
+    dead_letter, function = _failing_with_dead_letter(client, runtime, retry_attempts=MAX_RETRIES)
     execution = client.run(function["id"], sync=True)
     assert (execution["status"], execution["retry_attempt"]) == ("failed", 0)
     time.sleep(QUIET)
