@@ -61,8 +61,17 @@ class Boolean(wtypes.UserType):
         return value
 
 
+class JsonObject(wtypes.UserType):
+    """A JSON object (or null) in a body, taken as sent for the service to check: WSME's
+    dict type would convert its values and answer errors that name no entry."""
+
+    basetype = dict
+    name = "json_object"
+
+
 @wsme_json.fromjson.when_type(Integer)
 @wsme_json.fromjson.when_type(Boolean)
+@wsme_json.fromjson.when_type(JsonObject)
 def _as_sent(datatype, value):
     """The JSON value as it came, for the type's ``validate`` to check when the attribute
     is set (WSME would convert it first, truncating 5.5 and taking true as 1)."""
@@ -283,6 +292,9 @@ class Webhook(Resource):
     secret = wtypes.wsattr(wtypes.text, readonly=True)
     rate_limit = wtypes.wsattr(Integer(minimum=0))
     sync = wtypes.wsattr(BOOLEAN)
+    # Extension: which parts of an invocation's JSON body become the function's input
+    # (services/input_templates.py); null: the body and query parameters, as in Qinling.
+    input_template = wtypes.wsattr(JsonObject())
 
 
 class Webhooks(Base):

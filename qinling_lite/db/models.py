@@ -209,6 +209,9 @@ class Webhook(Base):
     sync: orm.Mapped[bool] = orm.mapped_column(
         sa.Boolean, nullable=False, default=False, server_default="0"
     )
+    # {argument name: JSON Pointer or "trait:NAME"} picking the input from the body
+    # (services/input_templates.py); None: the body is the input.
+    input_template: orm.Mapped[dict[str, str] | None] = orm.mapped_column(JsonEncoded)
 
     function_id: orm.Mapped[str | None] = orm.mapped_column(
         sa.String(36), sa.ForeignKey("functions.id"), index=True

@@ -43,14 +43,15 @@ def delete(id: str, project_id: str | None = None) -> None:
 
 class WebhookTarget(NamedTuple):
     """What invoking a webhook needs: how it authenticates, its rate limit, whether the
-    invocation waits for the function, and the function version it runs (an alias
-    already resolved)."""
+    invocation waits for the function, how the body becomes the input (its template,
+    None: as it is) and the function version it runs (an alias already resolved)."""
 
     webhook_id: str
     auth: str
     secret: str | None
     rate_limit: int | None
     sync: bool
+    input_template: dict[str, str] | None
     function_alias: str | None
     function_version: int
     function: executions_db.ExecutionTarget
@@ -68,6 +69,7 @@ def get_target(id: str) -> WebhookTarget:
             _W.c.secret,
             _W.c.rate_limit,
             _W.c.sync,
+            _W.c.input_template,
             _W.c.function_alias,
             sa.func.coalesce(_W.c.function_version, _A.c.function_version, 0).label(
                 "function_version"
@@ -91,6 +93,7 @@ def get_target(id: str) -> WebhookTarget:
         secret=values["secret"],
         rate_limit=values["rate_limit"],
         sync=values["sync"],
+        input_template=values["input_template"],
         function_alias=values["function_alias"],
         function_version=values["function_version"],
         function=executions_db.target_of(values),

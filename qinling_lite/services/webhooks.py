@@ -18,7 +18,7 @@ from qinling_lite.db import models
 from qinling_lite.db import webhooks as webhooks_db
 from qinling_lite.runtime import protocol
 from qinling_lite.services import executions as executions_service
-from qinling_lite.services import webhook_auth
+from qinling_lite.services import input_templates, webhook_auth
 
 RATE_WINDOW = 60  # seconds: rate limits count invocations per minute
 # Seconds a synchronous invocation refused for want of capacity is told to wait.
@@ -57,6 +57,7 @@ def create(
     values = {key: value for key, value in values.items() if key != "secret"}
     values["auth"] = values.get("auth") or webhook_auth.NoAuth.name
     values["sync"] = bool(values.get("sync"))
+    values["input_template"] = input_templates.validate(values.get("input_template"))
     values.update(_auth_changes(conf, values))
     resolved = executions_service.resolve_target(ctx, values, authorize)
     if values.get("function_alias"):
@@ -85,6 +86,8 @@ def update(
     """Apply ``changes`` (the fields given); the target they leave must be allowed by
     ``authorize``. Naming an alias drops the function; naming a function drops the alias."""
     changes = {key: value for key, value in changes.items() if key != "secret"}
+    if "input_template" in changes:  # None clears it
+        changes["input_template"] = input_templates.validate(changes["input_template"])
     changes.update(_auth_changes(conf, changes, webhook.auth))
     alias = changes.get("function_alias")
     if alias and alias != webhook.function_alias:
@@ -130,6 +133,21 @@ def admit(
                 retry_after=int((window + 1) * RATE_WINDOW - invocation.received_at) + 1,
             )
     return target
+
+
+def mapped_input(conf: cfg.ConfigOpts, template: Mapping[str, str], body: Any) -> dict[str, Any]:
+    """The input of an admitted invocation of a webhook with an input template: what
+    ``template`` maps the JSON ``body`` to. InputError (nothing recorded) if an entry is not
+    in the body, or if the input, as compact JSON, is larger than a webhook body may be
+    (a template can repeat a large part of the body)."""
+    data = input_templates.apply(template, body)
+    limit = conf.api.max_webhook_body_size
+    if len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()) > limit:
+        raise exceptions.InputError(
+            f"input_template maps the body to an input of more than {limit} bytes "
+            "([api] max_webhook_body_size)."
+        )
+    return data
 
 
 def invoke(

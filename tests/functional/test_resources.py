@@ -22,7 +22,7 @@ EXECUTION_FIELDS = {
 WEBHOOK_FIELDS = {
     "id", "function_id", "function_version", "function_alias", "description", "webhook_url",
     "project_id", "created_at", "updated_at",
-    "auth", "secret", "rate_limit", "sync",  # qinling-lite's additions
+    "auth", "secret", "rate_limit", "sync", "input_template",  # qinling-lite's additions
 }  # fmt: skip
 
 

@@ -338,3 +338,66 @@ def test_require_auth_locks_out_existing_anonymous_webhooks_and_counts_nothing(
         rows.caller(), conf, signed, {"auth": "none"}, rows.Authorizer()
     )
     assert plain.auth == "none"
+
+
+TEMPLATE = {"container": "trait:container", "object": "trait:object"}
+UPLOAD = {
+    "alarm_id": "a",
+    "reason_data": {
+        "type": "event",
+        "event": {
+            "event_type": "objectstorage.object.upload",
+            "traits": [["container", 1, "photos"], ["object", 1, "cat.png"]],
+        },
+    },
+}
+
+
+def test_an_input_template_is_checked_kept_changed_and_cleared(conf):
+    function = rows.function()
+    assert _create(conf, function).input_template is None
+    with pytest.raises(exceptions.InputError, match="entry 'context'"):
+        _create(conf, function, input_template={"context": "/a"})
+    webhook = _create(conf, function, input_template=TEMPLATE)
+    assert webhook.input_template == TEMPLATE
+    assert webhooks_service.get(webhook.id, rows.P1).input_template == TEMPLATE
+
+    def update(changes):
+        return webhooks_service.update(rows.caller(), conf, webhook, changes, rows.Authorizer())
+
+    assert update({"description": "d"}).input_template == TEMPLATE
+    with pytest.raises(exceptions.InputError, match="entry 'name': 'name' is neither"):
+        update({"input_template": {"name": "name"}})
+    assert webhooks_service.get(webhook.id, rows.P1).input_template == TEMPLATE
+    assert update({"input_template": {"name": "/name"}}).input_template == {"name": "/name"}
+    assert update({"input_template": None}).input_template is None
+    assert webhooks_service.admit(conf, webhook.id, _invocation()).input_template is None
+
+
+def test_an_invocation_of_a_templated_webhook_runs_with_the_mapped_input(conf):
+    webhook = _create(conf, rows.function(), input_template=TEMPLATE)
+    target = webhooks_service.admit(conf, webhook.id, _invocation())
+    assert target.input_template == TEMPLATE
+    data = webhooks_service.mapped_input(conf, target.input_template, UPLOAD)
+    assert data == {"container": "photos", "object": "cat.png"}
+    execution = webhooks_service.invoke(rows.caller(), Engine(), target, data)
+    assert executions_db.get(execution.id, rows.P1).input == data
+
+
+def test_a_body_the_template_cannot_map_is_refused_before_anything_is_recorded(conf):
+    webhook = _create(conf, rows.function(), input_template=TEMPLATE)
+    target = webhooks_service.admit(conf, webhook.id, _invocation())
+    with pytest.raises(exceptions.InputError) as raised:
+        webhooks_service.mapped_input(conf, TEMPLATE, {"alarm_id": "a"})
+    assert raised.value.message == (
+        "input_template cannot map the body: container (trait:container), object (trait:object)"
+    )
+    assert target.input_template == TEMPLATE and executions_db.list_all() == []
+
+
+def test_a_mapped_input_is_no_larger_than_a_webhook_body(conf, config_fixture):
+    config_fixture.config(group="api", max_webhook_body_size=100)
+    body = {"text": "é" * 40}  # 80 bytes of UTF-8
+    assert webhooks_service.mapped_input(conf, {"a": "/text"}, body) == {"a": "é" * 40}
+    with pytest.raises(exceptions.InputError, match="more than 100 bytes"):
+        webhooks_service.mapped_input(conf, {"a": "/text", "b": "/text"}, body)

@@ -51,6 +51,14 @@ def invocation_input(request):
     return data
 
 
+def template_body(request):
+    """The JSON object body a webhook with an input template maps (see
+    ``webhooks_service.mapped_input``); 400 for a form or an empty body."""
+    if not decoding.is_json(request, invoke=True) or not request.body.strip():
+        raise exceptions.InputError("This webhook has an input_template: send a JSON body.")
+    return decoding.json_object(request)
+
+
 @functools.cache
 def _sync_slots(limit):
     """This process's slots for synchronous invocations (``[webhook]
@@ -114,7 +122,10 @@ class WebhooksController(rest.RestController):
         request = pecan.request
         ctx = request.context
         webhook = policy.authorize(ctx, "webhook:update", webhooks_service.get(id, ctx.scope))
-        changes = {k: v for k, v in body.to_values().items() if v is not None}
+        # null leaves a field as it is, but clears input_template.
+        changes = {
+            k: v for k, v in body.to_values().items() if v is not None or k == "input_template"
+        }
         authorize = functools.partial(policy.authorize, ctx, "webhook:update")
         return _view(webhooks_service.update(ctx, request.conf, webhook, changes, authorize))
 
@@ -142,7 +153,12 @@ class WebhooksController(rest.RestController):
             received_at=time.time(),
         )
         target = webhooks_service.admit(conf, validation.uuid(id), invocation)
-        data = invocation_input(request)
+        if target.input_template is None:
+            data = invocation_input(request)
+        else:
+            data = webhooks_service.mapped_input(
+                conf, target.input_template, template_body(request)
+            )
         if not target.sync:
             execution = webhooks_service.invoke(request.context, request.engine, target, data)
             return webob.Response(
