@@ -33,6 +33,8 @@ USERS = {
     "demo": ("demo", "member"),
     "other": ("other", "member"),
     "qinling": ("service", "service"),
+    "swift": ("service", "service"),  # the Swift proxy's authtoken user (tests.swift)
+    "aodh": ("service", "service"),  # trustee of alarms, as Aodh's trust+ actions use
 }
 FOREIGN = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
 CONF = """[DEFAULT]
@@ -292,6 +294,12 @@ class Keystone:
         ]
 
     def session(self, user):
+        """A new keystoneauth1 session of ``user`` (project-scoped).
+
+        It logs in at its first request, so its token's catalog is the catalog of that moment:
+        a session (or ``token``) made after a service registered its endpoints (e.g. a
+        ``tests.swift.Swift`` started) has them; one that had logged in before does not.
+        """
         from keystoneauth1 import session
         from keystoneauth1.identity import v3
 
@@ -316,7 +324,8 @@ class Keystone:
         return trust.id, session.Session(auth=v3.Password(trust_id=trust.id, **login))
 
     def token(self, user):
-        """A fresh project-scoped token for ``user``."""
+        """A fresh project-scoped token for ``user`` (a new login: its catalog is the current
+        one, see ``session``)."""
         return self.session(user).get_token()
 
     def project_id(self, name):
@@ -325,9 +334,10 @@ class Keystone:
     def user_id(self, name):
         return self.ids["users"][name]
 
-    def authtoken_options(self, **overrides):
-        """Paste-style options for ``keystonemiddleware.auth_token.filter_factory``."""
-        c = self.credentials("qinling")
+    def authtoken_options(self, user="qinling", **overrides):
+        """Paste-style options for ``keystonemiddleware.auth_token.filter_factory``, with
+        ``user`` (of ``USERS``, role ``service``) as the service user."""
+        c = self.credentials(user)
         options = {
             "www_authenticate_uri": self.url,
             "auth_url": self.url,

@@ -118,3 +118,20 @@ def keystone(keystone_venv):
     """A real Keystone on a free port of 127.0.0.1, see ``tests.keystone``."""
     with ks.Keystone(keystone_venv) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def swift_venv(request, tmp_path_factory):
+    """Swift's own venv, built once (about half a minute) and kept, see ``tests.swift``."""
+    from tests import swift as sw
+
+    return sw.install(sw.venv_directory(request.config, tmp_path_factory))
+
+
+@pytest.fixture(scope="module")
+def swift(swift_venv, keystone):
+    """A real Swift on 127.0.0.1 in ``keystone``'s catalog, see ``tests.swift``."""
+    from tests import swift as sw
+
+    with sw.Swift(swift_venv, keystone) as server:
+        yield server

@@ -6,6 +6,7 @@ Keystone runs from a venv of its own, built once and kept in pytest's cache dire
 
 import json
 
+import pytest
 import requests
 import webob
 from keystonemiddleware import auth_token
@@ -32,8 +33,9 @@ def test_user_token_validates(keystone):
     assert other["project"]["id"] == keystone.project_id("other") != keystone.project_id("demo")
 
 
-def test_trust_to_service_user(keystone):
-    trust_id, trusted = keystone.trust_session("demo", "qinling")
+@pytest.mark.parametrize("trustee", ["qinling", "aodh"])
+def test_trust_to_service_user(keystone, trustee):
+    trust_id, trusted = keystone.trust_session("demo", trustee)
     info = validate(keystone, trusted.get_token())
     assert info["project"]["id"] == keystone.project_id("demo")
     assert info["user"]["id"] == keystone.user_id("demo")  # impersonation
@@ -47,8 +49,9 @@ def echo(environ, start_response):
     return [body]
 
 
-def test_keystonemiddleware(keystone):
-    app = auth_token.filter_factory({}, **keystone.authtoken_options())(echo)
+@pytest.mark.parametrize("user", ["qinling", "swift"])
+def test_keystonemiddleware(keystone, user):
+    app = auth_token.filter_factory({}, **keystone.authtoken_options(user=user))(echo)
     ok = webob.Request.blank("/", headers={"X-Auth-Token": keystone.token("demo")})
     response = ok.get_response(app)
     assert response.status_int == 200, response.text
