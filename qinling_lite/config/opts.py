@@ -12,6 +12,7 @@ from qinling_lite.config import (
     local_orchestrator,
     resource_limits,
     storage,
+    swift,
     trustee,
     webhook,
 )
@@ -22,6 +23,7 @@ _GROUP_MODULES = (
     engine,
     execution,
     storage,
+    swift,
     resource_limits,
     local_orchestrator,
     kubernetes,

@@ -36,6 +36,20 @@ def update(id: str, values: Mapping[str, Any], project_id: str | None = None) ->
     return crud.update(models.Function, id, values, project_id, "Function")
 
 
+def replace_code(id: str, expected: Mapping[str, Any], code: Mapping[str, Any]) -> bool:
+    """Set the function's ``code`` if it is still ``expected``; whether it was."""
+    with db_session.writer() as session:
+        function = session.scalars(
+            sa.select(models.Function)
+            .where(models.Function.id == id)
+            .with_for_update(of=models.Function)
+        ).first()
+        if function is None or function.code != expected:
+            return False
+        function.code = dict(code)
+        return True
+
+
 def refuse_if_used(session: orm.Session, function_id: str, version: int | None = None) -> None:
     """NotAllowed while a webhook, an alias or an unfinished job points at the function
     (or at that version of it), or, for the function itself, while it is another

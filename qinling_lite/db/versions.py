@@ -39,7 +39,7 @@ def create(
         ).first()
         if function is None:
             raise exceptions.NotFound("Function", id=function_id)
-        if function.code.get("source") != function_code.PACKAGE:
+        if function.code.get("source") not in (function_code.PACKAGE, function_code.SWIFT):
             raise exceptions.NotAllowed(
                 "Function versioning only allowed for package type function."
             )

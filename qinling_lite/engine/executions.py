@@ -8,6 +8,7 @@ from oslo_log import log as logging
 
 from qinling_lite import exceptions, function_code, function_input, status
 from qinling_lite.db import executions as executions_db
+from qinling_lite.db import functions as functions_db
 from qinling_lite.orchestrator import base as orchestrator_base
 from qinling_lite.runtime import protocol
 
@@ -34,9 +35,12 @@ class ExecutionRunner:
         lease,
         retry_policy,
         trustee=None,
+        swift=None,
         max_result_size=protocol.MAX_RESULT_BYTES,
     ):
+        """``swift(trust_id)``: Swift as a function's owner (``storage.swift``)."""
         self._orchestrator = orchestrator
+        self._swift = swift
         self._retry_policy = retry_policy
         self._trustee = trustee
         self._max_result_size = max_result_size
@@ -140,6 +144,8 @@ class ExecutionRunner:
         function = execution.function
         if function_code.is_image(function.code):
             return self._run_image(execution)
+        if function_code.is_swift(function.code) and not function.function_version:
+            function = self._current_swift_code(execution)
         spec, package = self.worker_for(function)
         positional = function_input.positional(execution.input)
         request = protocol.ExecuteRequest(
@@ -155,6 +161,36 @@ class ExecutionRunner:
         with self._orchestrator.worker(spec, package, wait=self._worker_wait) as worker:
             reply = worker.execute(request, timeout=function.timeout + WORKER_MARGIN)
         return _outcome(reply, self._max_result_size)
+
+    def _current_swift_code(self, execution):
+        """The function (a ``WorkerTarget``) with its Swift object's current package: the
+        object is fetched again, as its owner through the trust, when its etag changed
+        since the code recorded it, and the new code recorded."""
+        function = execution.function
+        if not (execution.trust_id and self._swift and self._trustee and self._trustee.enabled):
+            raise exceptions.StorageError(
+                f"Function {function.function_id} is in Swift, which only its owner's trust "
+                "reaches: this engine has no trustee, or the function no trust."
+            )
+        objects = self._swift(execution.trust_id)
+        try:
+            code = objects.refresh(
+                self._storage, function.project_id, function.function_id, function.code
+            )
+        except exceptions.QinlingLiteError as e:  # Swift's refusal, or a package refused
+            raise exceptions.StorageError(
+                f"The function's code could not be read from Swift: {e.message}"
+            ) from None
+        if code is None:
+            return function
+        LOG.info("Function %s: its Swift object changed, fetched again.", function.function_id)
+        if not functions_db.replace_code(function.function_id, function.code, code):
+            # Changed or deleted meanwhile: this run uses what it fetched; the package
+            # stays until the function goes (the other change may use the same one).
+            return function._replace(code=code)
+        if code["md5sum"] != function.code["md5sum"]:
+            self._storage.delete(function.project_id, function.function_id, function.code["md5sum"])
+        return function._replace(code=code)
 
     def _run_image(self, execution):
         """(status, result, logs) of an image function's run: its input as arguments."""

@@ -14,6 +14,7 @@ from qinling_lite.db import executions as executions_db
 from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.engine import executions, jobs, manager, periodic, retries
 from qinling_lite.identity import trustee
+from qinling_lite.storage import swift
 
 LOG = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class EngineService:
     def __init__(self, conf):
         self._conf = conf
         self.orchestrator = orchestrator.load(conf)
+        owner_trustee = trustee.Trustee(conf)
         self.runner = executions.ExecutionRunner(
             self.orchestrator,
             storage.load(conf),
@@ -35,7 +37,8 @@ class EngineService:
             engine_id=f"{conf.engine.host}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
             lease=conf.engine.lease_time,
             retry_policy=retries.Policy(conf),
-            trustee=trustee.Trustee(conf),
+            trustee=owner_trustee,
+            swift=lambda trust_id: swift.SwiftObjects(owner_trustee.trust_session(trust_id), conf),
             max_result_size=conf.resource_limits.max_result_size,
         )
         self.manager = manager.EngineManager(self.orchestrator, self.runner)

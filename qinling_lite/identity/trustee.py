@@ -12,6 +12,7 @@ import threading
 
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import loading as ks_loading
+from keystoneauth1.identity import access as ks_access
 from keystoneauth1.identity import v3
 from keystoneclient.v3 import client as ks_client
 from oslo_log import log as logging
@@ -39,10 +40,16 @@ class Trustee:
         """Whether functions get trusts: authentication on and a trustee configured."""
         return bool(self._conf.api.auth_enable and (self._opts.username or self._opts.user_id))
 
-    def _session(self, auth):
+    def session(self, auth):
+        """A keystoneauth session of ``auth`` with ``[trustee]``'s TLS settings."""
         return ks_loading.load_session_from_conf_options(
             self._conf, config.TRUSTEE_GROUP, auth=auth
         )
+
+    def trust_session(self, trust_id):
+        """A session as the owner of ``trust_id``: its trust-scoped token and catalog."""
+        access = self.access(trust_id)
+        return self.session(ks_access.AccessInfoPlugin(access, auth_url=self._opts.auth_url))
 
     def _password(self, **scope):
         opts = self._opts
@@ -60,13 +67,13 @@ class Trustee:
         """The trustee's user id (configured, or looked up once with an unscoped login)."""
         if self._user_id is None:
             self._user_id = _keystone_call("Logging in as the trustee", lambda: (
-                self._session(self._password(unscoped=True)).get_user_id()
+                self.session(self._password(unscoped=True)).get_user_id()
             ))  # fmt: skip
         return self._user_id
 
     def create_trust(self, ctx, caller_auth):
         """A trust from the caller (``caller_auth``: its keystonemiddleware plugin)."""
-        keystone = ks_client.Client(session=self._session(caller_auth), interface="public")
+        keystone = ks_client.Client(session=self.session(caller_auth), interface="public")
         trust = _keystone_call("Creating a trust for the function", lambda: (
             keystone.trusts.create(
                 trustor_user=ctx.user_id,
@@ -81,7 +88,7 @@ class Trustee:
     def delete_trust(self, trust_id, caller_auth):
         """Delete a trust with the caller's token; failures are only logged."""
         self.forget(trust_id)
-        keystone = ks_client.Client(session=self._session(caller_auth), interface="public")
+        keystone = ks_client.Client(session=self.session(caller_auth), interface="public")
         try:
             keystone.trusts.delete(trust_id)
         except ks_exceptions.NotFound:
@@ -94,7 +101,7 @@ class Trustee:
         with self._lock:
             login = self._logins.pop(trust_id, None)
             if login is None:
-                login = self._session(self._password(trust_id=trust_id))
+                login = self.session(self._password(trust_id=trust_id))
             self._logins[trust_id] = login
             while len(self._logins) > MAX_CACHED_TRUSTS:
                 self._logins.popitem(last=False)

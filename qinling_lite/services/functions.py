@@ -29,6 +29,7 @@ from qinling_lite.orchestrator import base as orchestrator_base
 from qinling_lite.rpc import engine_api
 from qinling_lite.services import validation
 from qinling_lite.storage import base as storage_base
+from qinling_lite.storage import swift as swift_storage
 
 # Text fields, with their longest length.
 TEXTS = {"name": 255, "description": 255}
@@ -40,7 +41,8 @@ RETRIES = ("retry_attempts", "retry_on", "dead_letter_function_id")
 # Fields that are integers, which a form or query string carries as text.
 INTEGERS = (*LIMITS, "retry_attempts")
 CREATE_FIELDS = {"code", "package", "runtime_id", "entry", *TEXTS, *LIMITS, *RETRIES}
-# The CLI flattens ``code`` into ``source``/``swift`` on update; they carry nothing.
+# The CLI flattens ``code`` into ``source``/``swift`` on update; they carry nothing
+# (Qinling ignores them too): a Swift function's location changes with ``code``.
 UPDATE_FIELDS = (CREATE_FIELDS - {"runtime_id"}) | {"source", "swift"}
 # What may change in an image function.
 IMAGE_UPDATE_FIELDS = {*TEXTS, "timeout", *RETRIES}
@@ -64,15 +66,19 @@ def create(
     storage: storage_base.PackageStore,
     trusts: Trusts,
     fields: Mapping[str, Any],
+    swift: swift_storage.SwiftObjects | None = None,
 ) -> models.Function:
-    """A new function in the caller's project: a package function (its runtime must be
-    available; its package is stored and a trust made) or an image function."""
+    """A new function in the caller's project: a package or Swift function (its runtime
+    must be available; its package is stored, fetched from Swift as the caller
+    (``swift``, None without Keystone), and a trust made) or an image function."""
     _refuse_unknown(fields, CREATE_FIELDS)
     if "code" not in fields:
         raise exceptions.InputError("Required param is missing. Required: {'code'}")
     code = _code(fields["code"])
     if function_code.is_image(code):
         return _create_image_function(ctx, conf, fields, code)
+    if code["source"] == function_code.SWIFT:
+        _caller_swift(swift)
     runtime_id = fields.get("runtime_id")
     if not runtime_id:
         raise exceptions.InputError('"runtime_id" must be specified.')
@@ -88,9 +94,13 @@ def create(
         **_limits(fields, conf),
     }
     values.update(_retries(ctx, conf, fields, values["project_id"], values["id"]))
-    package = _package(fields)
-    md5 = storage.store(values["project_id"], values["id"], package, code.get("md5sum"))
-    values["code"] = {"source": function_code.PACKAGE, "md5sum": md5}
+    if code["source"] == function_code.SWIFT:
+        where = swift_storage.location(code.get("swift"))
+        values["code"] = _fetch(swift, storage, values["project_id"], values["id"], where, fields)
+    else:
+        package = _package(fields)
+        md5 = storage.store(values["project_id"], values["id"], package, code.get("md5sum"))
+        values["code"] = {"source": function_code.PACKAGE, "md5sum": md5}
     try:
         values["trust_id"] = trusts.create()
         return functions_db.create(values)
@@ -135,9 +145,11 @@ def update(
     engine: engine_api.EngineClient,
     function: models.Function,
     fields: Mapping[str, Any],
+    swift: swift_storage.SwiftObjects | None = None,
 ) -> models.Function:
-    """Change a function; a new package replaces the stored one. Changes its workers do
-    not outlive release them."""
+    """Change a function; a new package replaces the stored one. A Swift function given
+    ``code`` is fetched again from its (merged) location, as the caller. Changes its
+    workers do not outlive release them."""
     _refuse_unknown(fields, UPDATE_FIELDS)
     if function_code.is_image(function.code) and set(fields) - IMAGE_UPDATE_FIELDS:
         raise exceptions.InputError("The image type function code can not be changed.")
@@ -147,19 +159,30 @@ def update(
     values.update(_limits(fields, conf, defaults=False))
     values.update(_retries(ctx, conf, fields, function.project_id, function.id))
     replaced = None
-    if "package" in fields:
+    source = function.code["source"]
+    if "package" in fields or (source == function_code.SWIFT and "code" in fields):
         code = _code(fields["code"]) if "code" in fields else {}
-        if code.get("source", function_code.PACKAGE) != function_code.PACKAGE:
+        if code.get("source", source) != source:
             raise exceptions.InputError("The function code type can not be changed.")
-        md5 = storage.store(function.project_id, function.id, _package(fields), code.get("md5sum"))
         old_md5 = package_md5(function)
-        if md5 != old_md5:
-            values["code"] = {"source": function_code.PACKAGE, "md5sum": md5}
+        if source == function_code.SWIFT:
+            where = swift_storage.location(
+                {**swift_storage.recorded(function.code)._asdict(), **code.get("swift", {})}
+            )
+            new_code = _fetch(swift, storage, function.project_id, function.id, where, fields)
+        else:
+            md5 = storage.store(
+                function.project_id, function.id, _package(fields), code.get("md5sum")
+            )
+            new_code = {"source": function_code.PACKAGE, "md5sum": md5}
+        if new_code != function.code:
+            values["code"] = new_code
+        if new_code["md5sum"] != old_md5:
             replaced = old_md5
     try:
         updated = functions_db.update(function.id, values, function.project_id)
     except Exception:
-        if "code" in values:
+        if replaced is not None:  # the new package is not the current one: remove it
             storage.delete(function.project_id, function.id, values["code"]["md5sum"])
         raise
     if replaced is not None:
@@ -181,6 +204,33 @@ def delete(
     trusts.delete(function.trust_id)
     storage.delete_all(function.project_id, function.id)
     engine.release_function(ctx, function.id)
+
+
+def _fetch(
+    swift: swift_storage.SwiftObjects | None,
+    storage: storage_base.PackageStore,
+    project_id: str,
+    function_id: str,
+    where: swift_storage.Location,
+    fields: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The ``code`` of a Swift function whose package was just fetched as the caller."""
+    if "package" in fields:
+        raise exceptions.InputError("A Swift function takes no package: its code is in Swift.")
+    try:
+        return _caller_swift(swift).fetch(storage, project_id, function_id, where)
+    except swift_storage.SwiftError as e:
+        raise exceptions.InputError(f"Failed to validate object in Swift: {e.message}") from None
+
+
+def _caller_swift(swift: swift_storage.SwiftObjects | None) -> swift_storage.SwiftObjects:
+    """Swift as the caller; InputError without Keystone (as Qinling)."""
+    if swift is None:
+        raise exceptions.InputError(
+            "Swift object not supported: Swift-sourced functions need Keystone "
+            "authentication ([api] auth_enable) and a trustee ([trustee])."
+        )
+    return swift
 
 
 def package_md5(function: models.Function) -> str:
@@ -213,8 +263,11 @@ def _code(raw: Any) -> dict[str, Any]:
         )
     if source == function_code.IMAGE:
         return {"source": source, "image": _image(raw.get("image"))}
-    if source != function_code.PACKAGE:
-        raise exceptions.InputError(f"Code source '{source}' is not supported by this deployment.")
+    if source == function_code.SWIFT:
+        swift = raw.get("swift", {})
+        if not isinstance(swift, dict):
+            raise exceptions.InputError("code.swift must be an object: container and object.")
+        return {"source": source, "swift": swift}
     md5 = raw.get("md5sum")
     if md5 is not None and not isinstance(md5, str):
         raise exceptions.InputError("code.md5sum must be a string.")

@@ -16,6 +16,7 @@ from benchmarks.deployments import free_port, wait_for
 from tests import cli as osc
 from tests import db_backends
 from tests import keystone as ks
+from tests import swift as sw
 from tests.packages import HELLO_WORLD, make_zip
 
 SERVE = os.path.join(os.path.dirname(sys.executable), "qinling-lite-serve")
@@ -123,15 +124,11 @@ def keystone(keystone_venv):
 @pytest.fixture(scope="session")
 def swift_venv(request, tmp_path_factory):
     """Swift's own venv, built once (about half a minute) and kept, see ``tests.swift``."""
-    from tests import swift as sw
-
     return sw.install(sw.venv_directory(request.config, tmp_path_factory))
 
 
 @pytest.fixture(scope="module")
 def swift(swift_venv, keystone):
     """A real Swift on 127.0.0.1 in ``keystone``'s catalog, see ``tests.swift``."""
-    from tests import swift as sw
-
     with sw.Swift(swift_venv, keystone) as server:
         yield server

@@ -130,10 +130,11 @@ def test_the_local_orchestrator_cannot_have_image_functions(app, config_fixture)
     assert call(app, "GET", "/v1/functions").json["functions"] == []
 
 
-def test_swift_stays_unsupported(app):
+def test_swift_functions_need_keystone(app):
     response = create(app, {"source": "swift", "swift": {"container": "c", "object": "o"}})
     assert response.status_int == 400
-    assert fault(response) == "Code source 'swift' is not supported by this deployment."
+    assert fault(response).startswith("Swift object not supported: Swift-sourced functions ")
+    assert call(app, "GET", "/v1/functions").json["functions"] == []
 
 
 def test_download_is_not_allowed(app, function):

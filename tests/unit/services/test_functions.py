@@ -82,7 +82,7 @@ def test_a_package_function_gets_its_package_a_trust_and_default_limits(conf, st
         ({"entry": "main"}, "entry must be of the form 'module.function'."),
         ({"name": "x" * 256}, "name must be a string of at most 255 characters"),
         ({"package": "not a file"}, "needs its ZIP file as the multipart part 'package'"),
-        ({"code": '{"source": "swift"}'}, "Code source 'swift' is not supported"),
+        ({"code": '{"source": "swift"}'}, "Swift object not supported: Swift-sourced functions"),
     ],
 )
 def test_bad_fields_are_refused_before_anything_is_kept(conf, store, runtime, fields, message):

@@ -4,7 +4,7 @@ import pecan
 from pecan import rest
 from wsme import types as wtypes
 
-from qinling_lite.api import downloads, errors, params, policy, types
+from qinling_lite.api import caller_swift, downloads, errors, params, policy, types
 from qinling_lite.api.controllers.v1 import function_workers
 from qinling_lite.db import functions as functions_db
 from qinling_lite.db import versions as versions_db
@@ -39,7 +39,11 @@ class FunctionVersionsController(rest.RestController):
             ctx, "function_version:create", functions_db.get(function_id, ctx.scope)
         )
         version = versions_service.create(
-            request.conf, request.storage, function, body.to_values().get("description")
+            request.conf,
+            request.storage,
+            function,
+            body.to_values().get("description"),
+            caller_swift.of_request(request),
         )
         return types.FunctionVersion.from_db(version)
 

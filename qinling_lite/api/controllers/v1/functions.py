@@ -5,11 +5,22 @@ from pecan import rest
 from webob import compat as webob_compat
 from wsme import types as wtypes
 
-from qinling_lite.api import decoding, downloads, errors, function_trusts, params, policy, types
+from qinling_lite import function_code
+from qinling_lite.api import (
+    caller_swift,
+    decoding,
+    downloads,
+    errors,
+    function_trusts,
+    params,
+    policy,
+    types,
+)
 from qinling_lite.api.controllers.v1 import function_versions, function_workers
 from qinling_lite.db import functions as functions_db
 from qinling_lite.services import functions as functions_service
 from qinling_lite.services import validation
+from qinling_lite.storage import swift as swift_storage
 
 
 def _fields(request):
@@ -61,6 +72,7 @@ class FunctionsController(rest.RestController):
             request.storage,
             function_trusts.of_request(request),
             _fields(request),
+            caller_swift.of_request(request),
         )
         pecan.response.status = 201
         return types.function_view(function)
@@ -80,6 +92,11 @@ class FunctionsController(rest.RestController):
             ctx, "function:get", functions_db.get(validation.uuid(id), ctx.scope)
         )
         if params.boolean(kwargs.get("download"), "download"):
+            if function.code["source"] == function_code.SWIFT:
+                where = swift_storage.recorded(function.code)
+                return downloads.swift_object(
+                    caller_swift.of_request(pecan.request), where, function.id
+                )
             md5 = functions_service.package_md5(function)
             return downloads.package(function.project_id, function.id, md5)
         return types.function_view(function)
@@ -92,7 +109,13 @@ class FunctionsController(rest.RestController):
             ctx, "function:update", functions_db.get(validation.uuid(id), ctx.scope)
         )
         updated = functions_service.update(
-            ctx, request.conf, request.storage, request.engine, function, _fields(request)
+            ctx,
+            request.conf,
+            request.storage,
+            request.engine,
+            function,
+            _fields(request),
+            caller_swift.of_request(request),
         )
         return types.function_view(updated)
 
