@@ -45,7 +45,14 @@ def build() -> bytes:
 
 def _byte_code(source, name):
     """The ``.pyc`` of ``source``: magic number, flags (hash-based, unchecked), the
-    source's hash and the marshalled code, whose tracebacks name ``name``."""
+    source's hash and the marshalled code, whose tracebacks name ``name``.
+
+    marshal writes whether each string is interned. One-character strings are objects
+    shared by the whole process, interned or not by whatever ran before: they are all
+    interned first, so that the same sources give the same bytes in any process.
+    """
+    for byte in range(256):
+        sys.intern(chr(byte))
     code = compile(source, name, "exec", dont_inherit=True)
     header = importlib.util.MAGIC_NUMBER + (0b01).to_bytes(4, "little")
     return header + importlib.util.source_hash(source) + marshal.dumps(code)

@@ -7,7 +7,7 @@ import sys
 import traceback
 
 from . import limits, report
-from .os_session import OpenStackSession
+from .os_session import make_session
 from .protocol import EXECUTE_REQUEST, MEMORY_OUTPUT
 
 READ_BYTES = 64 * 1024
@@ -22,6 +22,7 @@ def run_child(func, egress, request_fd, log_fd, report_fd, server_fds):
     status = 1
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # blocked to fork
         os.setsid()
         limits.oom_victim_first()
         for fd in server_fds:
@@ -56,12 +57,12 @@ def _call(func, egress, request):
     kwargs = dict(request["input"])
     context = dict(request["context"])
     os_auth = context.pop("os_auth", None)
-    kwargs["context"] = {
-        **context,
-        "os_session": OpenStackSession(os_auth, egress) if os_auth else None,
-        "execution_id": request["execution_id"],
-    }
     try:
+        kwargs["context"] = {
+            **context,
+            "os_session": make_session(os_auth, egress) if os_auth else None,
+            "execution_id": request["execution_id"],
+        }
         return report.encode(True, func(*request["args"], **kwargs))
     except MemoryError:
         pass  # Leaving the except clause frees the traceback and what it holds.

@@ -5,6 +5,7 @@ The server reads the size first: it refuses an output over the limit without rea
 User code can reach the report's pipe, so whatever it holds is read within a bound.
 """
 
+import collections.abc
 import json
 
 from .protocol import OUTPUT_OVER_LIMIT, OUTPUT_TOO_LARGE, oversized_output
@@ -14,13 +15,21 @@ REPORT_OVERHEAD = 64
 
 
 def encode(success, output):
-    """The report of an outcome; an output that is not JSON becomes its str()."""
+    """The report of an outcome. Mappings that are not dicts (the headers clients return,
+    such as python-swiftclient's ``head_object``) are JSON objects; any other output that
+    is not JSON becomes its str()."""
     try:
-        encoded = json.dumps(output, allow_nan=False)
+        encoded = json.dumps(output, allow_nan=False, default=_mapping)
     except (TypeError, ValueError, RecursionError):
         encoded = json.dumps(str(output))
     head = b'%d\n{"success": %s, "output": ' % (len(encoded), b"true" if success else b"false")
     return b"".join((head, encoded.encode(), b"}\n"))
+
+
+def _mapping(value):
+    if isinstance(value, collections.abc.Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def is_complete(report, max_bytes):

@@ -5,11 +5,12 @@ import contextlib
 import gc
 import os
 import select
+import signal
 import sys
 import tempfile
 import time
 
-from . import child, package, processes, report
+from . import child, os_session, package, processes, report
 from .protocol import (
     EXECUTE_REQUEST,
     LOG_TRUNCATED,
@@ -32,6 +33,8 @@ class FunctionRunner:
     ``own_pid_namespace``: the server and its executions are alone in their pid namespace
     (but for its pid 1), so an execution ends by killing every other process in it.
     ``egress``: the channel to the egress proxy, for ``os_session``, or None.
+    ``keystoneauth``: None until a request carries OpenStack credentials, then False
+    until keystoneauth1 was imported here (if the runtime's libraries have it), True.
     """
 
     def __init__(self, workdir, max_log_bytes, own_pid_namespace=False, egress=None):
@@ -45,6 +48,7 @@ class FunctionRunner:
         self.load_error = None
         self.load_logs = ""
         self.spare = None
+        self.keystoneauth = None
 
     def ping(self) -> PingReply:
         return PingReply(status="ok", function_id=self.function_id, version=self.version)
@@ -79,6 +83,8 @@ class FunctionRunner:
             raise RequestError(409, "no function loaded")
         request = EXECUTE_REQUEST.from_json(body)
         max_bytes = request["max_result_size"]
+        if self.keystoneauth is None and "os_auth" in request["context"]:
+            self.keystoneauth = False
         if self.load_error is not None:
             return ExecuteReply(
                 success=False,
@@ -121,7 +127,18 @@ class FunctionRunner:
         if self.spare is None:
             processes.reap_all()
             if self.func is not None:
+                if self.keystoneauth is False:
+                    self._import_keystoneauth()
                 self.spare = _Spare(self, server_fds)
+
+    def _import_keystoneauth(self):
+        """Once a request carried OpenStack credentials: import keystoneauth1 (from the
+        runtime's libraries, if there), so that the children forked from now on build
+        their ``os_session`` without importing it each time."""
+        self.keystoneauth = True
+        with open(os.devnull, "wb") as devnull, _output_redirected_to(devnull.fileno()):
+            os_session.import_keystoneauth()
+        gc.freeze()
 
     def stop(self):
         if self.spare is not None:
@@ -175,8 +192,13 @@ class _Spare:
         os.unlink(log_path)
         request_fd, self.request_fd = os.pipe()
         self.report_fd, report_fd = os.pipe()
+        # SIGTERM waits until the fork is done: the at-fork handlers of libraries (such
+        # as logging's) would swallow the exception the server's handler raises.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         self.pid = os.fork()
-        if self.pid == 0:
+        if self.pid != 0:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        else:
             fds = (*server_fds, self.request_fd, self.report_fd)
             child.run_child(runner.func, runner.egress, request_fd, self.log_fd, report_fd, fds)
         os.close(request_fd)

@@ -142,3 +142,31 @@ def test_a_report_without_a_size_line_is_no_result(worker):
     )
     loaded(worker, source)
     assert run(worker) == (False, protocol.NO_RESULT_OUTPUT)
+
+
+RETURNS_MAPPINGS = """import collections.abc, types
+class Headers(collections.abc.Mapping):  # as clients' case-insensitive header dicts
+    def __init__(self, items):
+        self._items = dict(items)
+    def __getitem__(self, key):
+        return self._items[key.lower()]
+    def __iter__(self):
+        return iter(self._items)
+    def __len__(self):
+        return len(self._items)
+class Thing:
+    def __str__(self):
+        return "a thing"
+def main(thing=False, **kwargs):
+    if thing:
+        return [Thing()]
+    return {"headers": Headers({"etag": "abc"}), "proxy": types.MappingProxyType({"a": 1})}
+"""
+
+
+def test_mappings_are_json_objects_and_other_objects_make_the_str_of_the_output(worker):
+    loaded(worker, RETURNS_MAPPINGS)
+    assert run(worker) == (True, {"headers": {"etag": "abc"}, "proxy": {"a": 1}})
+    success, output = run(worker, input={"thing": True})
+    assert success is True
+    assert output.startswith("[<fn.Thing object at 0x")  # str() of the list

@@ -66,7 +66,7 @@ def is_socket(path):
 class ServerProcess:
     """A running runtime server process and a way to talk to it."""
 
-    def __init__(self, tmp_path, *extra_args):
+    def __init__(self, tmp_path, *extra_args, pass_fds=()):
         self.socket_path = str(tmp_path / "w.sock")
         self.workdir = tmp_path / "wd"
         self.stderr_path = tmp_path / "stderr"
@@ -76,6 +76,7 @@ class ServerProcess:
                 + ["--workdir", str(self.workdir), *extra_args],
                 stdin=subprocess.DEVNULL,
                 stderr=stderr,
+                pass_fds=pass_fds,
             )
         deadline = time.monotonic() + 10
         while not is_socket(self.socket_path):
