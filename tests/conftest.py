@@ -7,6 +7,7 @@ import pytest
 from oslo_config import cfg
 
 from qinling_lite import config
+from tests import runtime_environments
 
 
 @pytest.fixture
@@ -24,3 +25,14 @@ def config_fixture():
     fixture.setUp()
     yield fixture
     fixture.cleanUp()
+
+
+@pytest.fixture(scope="session")
+def openstack_runtime_environment(request, tmp_path_factory):
+    """The directory of the "openstack" runtime environment (python-swiftclient,
+    keystoneauth1, openstacksdk), built once with ``qinling-lite-manage
+    runtime-environment build`` (about half a minute) and kept, see
+    ``tests.runtime_environments``."""
+    return runtime_environments.install(
+        runtime_environments.directory(request.config, tmp_path_factory)
+    )

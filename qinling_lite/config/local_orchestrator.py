@@ -42,6 +42,18 @@ opts = [
         help="Interpreter that runs the runtime server. Defaults to the base interpreter "
         "of the running Python (outside any virtualenv).",
     ),
+    cfg.DictOpt(
+        "runtime_environments",
+        default={},
+        help="Python runtimes with libraries, as image:directory pairs, e.g. "
+        "python3-openstack:/var/lib/qinling-lite/runtime-environments/openstack. The "
+        "workers of a runtime whose image is a key here can import the libraries of that "
+        "directory, a virtualenv made with the workers' interpreter (see python) by "
+        "'qinling-lite-manage runtime-environment build DIRECTORY'; its site-packages is "
+        "mounted read-only into their sandbox. Workers of other images have the standard "
+        "library only. Image names here cannot contain ':'. Each directory is checked "
+        "when the engine starts.",
+    ),
     cfg.StrOpt(
         "work_dir",
         default="$state_path/workers",

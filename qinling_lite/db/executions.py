@@ -134,6 +134,7 @@ class WorkerTarget(NamedTuple):
     version_md5: str | None
     project_id: str | None
     runtime_id: str | None
+    runtime_image: str | None
     entry: str | None
     code: dict[str, Any] | None
     cpu: int | None
@@ -174,6 +175,7 @@ _WORKER_COLUMNS = (
     _F.c.id.label("function_row_id"),
     _F.c.project_id,
     _F.c.runtime_id,
+    _R.c.image.label("runtime_image"),
     _F.c.entry,
     _F.c.code,
     _F.c.cpu,
@@ -201,7 +203,9 @@ def get_worker_target(function_id: str, version: int) -> WorkerTarget:
             *_WORKER_COLUMNS,
         )
         .select_from(
-            _F.outerjoin(_V, sa.and_(_V.c.function_id == _F.c.id, _V.c.version_number == version))
+            _F.outerjoin(
+                _V, sa.and_(_V.c.function_id == _F.c.id, _V.c.version_number == version)
+            ).outerjoin(_R, _R.c.id == _F.c.runtime_id)
         )
         .where(_F.c.id == function_id)
     )
@@ -269,7 +273,11 @@ def claim(id: str, engine_id: str, lease: float) -> ClaimedExecution | None:
                 _F.c.retry_on,
                 _F.c.dead_letter_function_id,
             )
-            .select_from(_E.outerjoin(_F, _F.c.id == _E.c.function_id).outerjoin(_V, version_join))
+            .select_from(
+                _E.outerjoin(_F, _F.c.id == _E.c.function_id)
+                .outerjoin(_V, version_join)
+                .outerjoin(_R, _R.c.id == _F.c.runtime_id)
+            )
             .where(_E.c.id == id)
         ).one()
     execution = ClaimedExecution(

@@ -125,6 +125,7 @@ class ExecutionRunner:
             function_id=function.function_id,
             version=function.function_version,
             runtime_id=function.runtime_id,
+            runtime_image=function.runtime_image,
             entry=function.entry,
             package_md5=md5,
             cpu=function.cpu,

@@ -26,6 +26,7 @@ class FunctionSpec:
     cpu: int
     memory_size: int
     timeout: int
+    runtime_image: str | None = None  # the runtime's image, for a pool made on demand
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,6 +8,9 @@ back to the pool: it is killed when released. A background thread refills the po
 The bindings' condition variable guards the pools too (see ``bindings``). Every
 process is started from one long-lived thread, because the kernel's parent-death signal
 (``--die-with-parent``, ``PR_SET_PDEATHSIG``) fires when the *thread* that forked exits.
+
+A runtime's image is a label, but for the images of ``runtime_environments``: their
+workers can import the libraries of that environment (``environments``).
 """
 
 import os
@@ -29,7 +32,7 @@ POOL_CHECK_INTERVAL = 5.0  # seconds between checks of the pools for dead worker
 
 
 class _Pool:
-    """A runtime's unbound workers."""
+    """A runtime's unbound workers, of ``image``."""
 
     def __init__(self, image):
         self.image = image
@@ -91,7 +94,7 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
         with self._cond:
             if runtime_id in self._pools:
                 return
-        workers, errors = self._start_workers(self._pool_size)
+        workers, errors = self._start_workers(self._pool_size, image)
         if errors:
             self._discard(workers)
             raise exceptions.OrchestratorError(f"Runtime {runtime_id}: {errors[0]}")
@@ -103,7 +106,14 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
         if not created:  # stopped, or a concurrent call created it
             self._discard(workers)
             return
-        LOG.info("Runtime %s has a pool of %d %s workers.", runtime_id, len(workers), image)
+        library = self._sandbox.libraries.get(image)
+        LOG.info(
+            "Runtime %s has a pool of %d %s workers%s.",
+            runtime_id,
+            len(workers),
+            image,
+            f" with the libraries of {library}" if library else "",
+        )
 
     def delete_pool(self, runtime_id):
         with self._cond:
@@ -117,9 +127,10 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
             worker.kill()
 
     def update_pool(self, runtime_id, image):
-        """The image is only a label here: the pool's workers are replaced by new ones
-        (the old ones stay if the new ones cannot start)."""
-        workers, errors = self._start_workers(self._pool_size)
+        """The pool's workers are replaced by new ones of ``image``, with its environment if
+        it has one (the old ones stay if the new ones cannot start). Workers bound to
+        functions keep the old image until they are released."""
+        workers, errors = self._start_workers(self._pool_size, image)
         if errors:
             self._discard(workers)
             raise exceptions.OrchestratorError(f"Runtime {runtime_id}: {errors[0]}")
@@ -206,12 +217,12 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
             # A runtime this orchestrator has no pool for yet (the engine restarted, or
             # another engine created it): adopt it. The refill thread warms its pool;
             # this execution starts a worker cold if none is ready.
-            self._pools[spec.runtime_id] = _Pool(image=None)
+            self._pools[spec.runtime_id] = _Pool(image=spec.runtime_image)
             self._wake.set()
 
     def _take(self, spec, deadline):
         """A pool worker of the runtime, or a new one started cold (never waits)."""
-        return self._take_from_pool(spec.runtime_id) or self._start_cold()
+        return self._take_from_pool(spec.runtime_id) or self._start_cold(spec)
 
     def _refusal(self, spec, function):
         if self._stopped or spec.runtime_id not in self._pools:
@@ -233,18 +244,26 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
             self._discard(dead)
         return None
 
-    def _start_cold(self):
-        workers, errors = self._start_workers(1)
+    def _start_cold(self, spec):
+        workers, errors = self._start_workers(1, self._image_of(spec.runtime_id))
         if errors:
             raise exceptions.OrchestratorError(errors[0])
         return workers[0]
 
-    def _start_workers(self, count):
-        """Start ``count`` workers at once; return (ready workers, error messages)."""
+    def _image_of(self, runtime_id):
+        """The image of the runtime's pool (that of a pool made on demand, by
+        ``_prepare``, is the one the function's spec names)."""
+        with self._cond:
+            pool = self._pools.get(runtime_id)
+            return pool.image if pool else None
+
+    def _start_workers(self, count, image):
+        """Start ``count`` workers of ``image`` at once; return (ready workers, error
+        messages)."""
         started, errors = [], []
         for _ in range(count):
             try:
-                started.append(self._spawn())
+                started.append(self._spawn(image))
             except exceptions.OrchestratorError as exc:
                 errors.append(str(exc))
         deadline = time.monotonic() + self._start_timeout
@@ -258,16 +277,16 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
                 self._discard([worker])
         return ready, errors
 
-    def _spawn(self):
+    def _spawn(self, image):
         directory = self._workdir.create()
         uid = group = listener = log = channel = None
+        library = self._sandbox.libraries.get(image)
+        memory = process.SERVER_MEMORY + (process.LIBRARY_MEMORY if library else 0)
         try:
             uid = self._uids.take() if self._uids else None
             if self._cgroups is not None:
                 group = self._cgroups.create(os.path.basename(directory))
-                group.set_limits(
-                    memory=process.SERVER_MEMORY, pids=self._conf.local_orchestrator.max_processes
-                )
+                group.set_limits(memory=memory, pids=self._conf.local_orchestrator.max_processes)
             listener = process.listen(directory)
             log = os.memfd_create("worker-log", os.MFD_CLOEXEC)
             channel = self._egress.channel() if self._sandbox.egress else None
@@ -278,6 +297,7 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
                 uid=uid,
                 cgroup_procs=tuple(group.procs_files()) if group else (),
                 egress=channel,
+                library=library,
             )
             proc = self._spawner.submit(self._sandbox.start, launch, IDLE_TIMEOUT).result()
         except (OSError, RuntimeError, exceptions.OrchestratorError) as exc:
@@ -294,7 +314,7 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
             for sock in (listener, channel):  # the worker has them now
                 if sock is not None:
                     sock.close()
-        worker = process.LocalWorker(directory, proc, IDLE_TIMEOUT, log, group, uid)
+        worker = process.LocalWorker(directory, proc, IDLE_TIMEOUT, log, group, uid, memory)
         with self._cond:
             stopped = self._stopped
             if not stopped:
@@ -337,7 +357,7 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
                     plan.append((runtime_id, pool, missing))
         self._discard(dead)
         for runtime_id, pool, missing in plan:
-            workers, errors = self._start_workers(missing)
+            workers, errors = self._start_workers(missing, pool.image)
             with self._cond:
                 pool.starting -= missing
                 usable = not self._stopped and self._pools.get(runtime_id) is pool

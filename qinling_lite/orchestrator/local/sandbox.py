@@ -7,6 +7,9 @@ server's zip application copied in, and two size-capped tmpfs: its work director
 ``/tmp``. No path of the host's state reaches it: its socket, log, egress tunnel and the
 zip application come in as file descriptors.
 
+A runtime with a runtime environment (``environments``) also sees that environment's
+site-packages, read-only, at ``LIBRARY_INSIDE``; its runtime server adds it to the path.
+
 Identity: as root, bubblewrap sets the namespaces up and ``setpriv`` drops to the worker's
 own uid and gid, with no capability and no new privileges, so the worker is never root on
 the host, not even through a user namespace; as another user, bubblewrap maps the
@@ -34,6 +37,7 @@ import sys
 from oslo_log import log as logging
 
 from qinling_lite import exceptions
+from qinling_lite.orchestrator.local import environments
 from qinling_lite.runtime import archive
 
 LOG = logging.getLogger(__name__)
@@ -45,6 +49,8 @@ PROBE_TIMEOUT = 30
 
 _PATH = "/usr/bin:/bin"
 _INSIDE_RUNTIME = "/qinling/runtime.pyz"
+# Where a worker sees the site-packages of its runtime's environment, if it has one.
+LIBRARY_INSIDE = "/qinling/site-packages"
 _INSIDE_WORK = "/work"
 _TOP_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _CERTIFICATES = "/etc/ssl/certs"
@@ -52,7 +58,8 @@ _PR_SET_PDEATHSIG = 1
 _SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
 _INTERPRETER_INFO = (
     "import json, site, sys; "
-    "print(json.dumps([[sys.base_prefix, sys.base_exec_prefix], site.getsitepackages()]))"
+    "print(json.dumps([[sys.base_prefix, sys.base_exec_prefix], site.getsitepackages(), "
+    "'%d.%d' % sys.version_info[:2]]))"
 )
 
 
@@ -66,6 +73,7 @@ class Launch:
     uid: int | None = None  # its own uid and gid, when the engine runs as root
     cgroup_procs: tuple = ()  # the cgroup.procs files of its cgroup, if any
     egress: socket.socket | None = None  # its end of the egress proxy's channel
+    library: str | None = None  # the site-packages of its runtime's environment, if any
 
 
 def default_python():
@@ -84,12 +92,16 @@ class Sandbox:
     per-worker part) or as plain processes (``prefix`` None).
 
     Each runs the runtime package as a zip application built once, here, from the
-    installed sources, and handed to each worker as a file descriptor.
+    installed sources, and handed to each worker as a file descriptor. ``libraries``:
+    ``{image: site-packages directory}`` of the runtime environments.
     """
 
-    def __init__(self, python, address_space, max_processes, prefix=None, egress=False):
+    def __init__(
+        self, python, address_space, max_processes, prefix=None, egress=False, libraries=None
+    ):
         self.kind = "none" if prefix is None else "bwrap"
         self.egress = egress and prefix is not None
+        self.libraries = dict(libraries or {})
         self.privileged = os.geteuid() == 0
         self._python = os.path.realpath(python)
         self._address_space = address_space
@@ -119,6 +131,9 @@ class Sandbox:
             *("--workdir", work),
             *("--idle-timeout", str(idle_timeout)),
         ]
+        if launch.library is not None:
+            inside = LIBRARY_INSIDE if self._prefix else launch.library
+            args += ["--library-path", inside]
         fds = [launch.listener.fileno()]
         if launch.egress is not None:
             args += ["--egress-fd", str(launch.egress.fileno())]
@@ -194,6 +209,8 @@ class Sandbox:
                 home = _INSIDE_WORK
                 inner = [*self._prefix[1:], "--perms", "0444", "--file", str(opened[0])]
                 inner += [_INSIDE_RUNTIME, "--chdir", home, "--setenv", "HOME", home]
+                if server and launch.library is not None:
+                    inner += ["--ro-bind", launch.library, LIBRARY_INSIDE]
                 opened.append(_pipe_with(b"".join(os.fsencode(arg) + b"\0" for arg in inner)))
                 argv = [self._prefix[0], "--args", str(opened[-1]), "--"]
                 if self._setpriv is not None:
@@ -293,19 +310,20 @@ def _interpreter_paths(python):
             env={"PATH": _PATH},
             timeout=PROBE_TIMEOUT,
         ).stdout
-        prefixes, site_dirs = json.loads(out)
+        prefixes, site_dirs, version = json.loads(out)
     except (OSError, ValueError, subprocess.SubprocessError) as exc:
         raise exceptions.OrchestratorError(f"Cannot run interpreter {python}: {exc}") from None
-    return tuple(prefixes), tuple(site_dirs)
+    return tuple(prefixes), tuple(site_dirs), version
 
 
-def _bwrap_prefix(python, state_path, egress):
+def _bwrap_prefix(python, state_path, egress, hidden=()):
     """bwrap's argv up to the per-worker part: namespaces, identity, read-only system,
-    the interpreter, and the worker's two tmpfs."""
+    the interpreter, and the worker's two tmpfs. ``hidden``: more directories to keep out
+    of sight should they lie in what the sandbox shows (the runtime environments)."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise exceptions.OrchestratorError("Sandbox 'bwrap' needs bubblewrap: no bwrap on PATH.")
-    prefixes, site_dirs = _interpreter_paths(python)
+    prefixes, site_dirs, _ = _interpreter_paths(python)
     args = [bwrap, *("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts")]
     # bwrap stays pid 1 (as init of the namespace, the server could not die with its parent).
     args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
@@ -338,8 +356,9 @@ def _bwrap_prefix(python, state_path, egress):
                     args += ["--perms", "0755", "--dir", str(parent)]
             args += ["--ro-bind", path, path]
             visible.append(path)
-    # Other Python packages (maybe the control plane's) and our state stay out of sight.
-    for path in (*site_dirs, state_path):
+    # Other Python packages (maybe the control plane's), our state and the runtime
+    # environments (their site-packages are bound per worker) stay out of sight.
+    for path in (*site_dirs, state_path, *hidden):
         path = os.path.realpath(path)
         if os.path.isdir(path) and _under(path, visible):
             args += ["--tmpfs", path]
@@ -365,15 +384,21 @@ def from_conf(conf, egress=False, probe_uid=None):
 
     ``auto`` falls back to plain processes, with a warning, when bubblewrap does not work.
     Bubblewrap workers reach the network only through the egress proxy, if ``egress``.
+    The runtime environments are checked first (OrchestratorError whatever the sandbox).
     """
     opts = conf.local_orchestrator
     python = opts.python or default_python()
     address_space = conf.resource_limits.max_memory + ADDRESS_SPACE_HEADROOM
+    libraries = {}
+    if opts.runtime_environments:
+        version = _interpreter_paths(python)[2]
+        libraries = environments.check(opts.runtime_environments, python, version)
+    hidden = [os.path.realpath(d) for d in opts.runtime_environments.values()]
     if opts.sandbox != "none":
         try:
-            prefix = _bwrap_prefix(python, conf.state_path, egress)
+            prefix = _bwrap_prefix(python, conf.state_path, egress, hidden)
             prefix += _tmpfs_args(opts.tmpfs_size)
-            sandbox = Sandbox(python, address_space, opts.max_processes, prefix, egress)
+            sandbox = Sandbox(python, address_space, opts.max_processes, prefix, egress, libraries)
             sandbox.probe(probe_uid)
             return sandbox
         except exceptions.OrchestratorError as exc:
@@ -385,6 +410,6 @@ def from_conf(conf, egress=False, probe_uid=None):
                 "bubblewrap) to sandbox them.",
                 exc,
             )
-    sandbox = Sandbox(python, address_space, opts.max_processes)
+    sandbox = Sandbox(python, address_space, opts.max_processes, libraries=libraries)
     sandbox.probe(probe_uid)
     return sandbox

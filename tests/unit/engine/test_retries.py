@@ -46,9 +46,19 @@ def _claimed(
 ):
     """A claimed execution as ``db.executions.claim`` returns one."""
     function = executions_db.WorkerTarget(
-        "11111111-2222-3333-4444-555555555555", 3, function_exists, None, "p1",
-        None, None, None, None, None, None,
-    )  # fmt: skip
+        function_id="11111111-2222-3333-4444-555555555555",
+        function_version=3,
+        function_exists=function_exists,
+        version_md5=None,
+        project_id="p1",
+        runtime_id=None,
+        runtime_image=None,
+        entry=None,
+        code=None,
+        cpu=None,
+        memory_size=None,
+        timeout=None,
+    )
     return executions_db.ClaimedExecution(
         id="e-1",
         input={"alarm": "cpu"},

@@ -36,11 +36,19 @@ def main(seconds=0, **kwargs):
 """
 
 
-def spec(function_id="f1", version=0, runtime_id="rt", entry="hello_world.main", md5="md5-1"):
+def spec(
+    function_id="f1",
+    version=0,
+    runtime_id="rt",
+    entry="hello_world.main",
+    md5="md5-1",
+    runtime_image=None,
+):
     return base.FunctionSpec(
         function_id=function_id,
         version=version,
         runtime_id=runtime_id,
+        runtime_image=runtime_image,
         entry=entry,
         package_md5=md5,
         cpu=100,

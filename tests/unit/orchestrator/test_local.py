@@ -27,6 +27,11 @@ from tests.unit.orchestrator.conftest import (
     wait_for,
     worker_pids,
 )
+from tests.unit.orchestrator.fake_environments import (  # noqa: F401
+    IMAGE,
+    environment,
+    library_probe,
+)
 
 
 @production_sandbox
@@ -299,3 +304,34 @@ def test_update_pool_replaces_the_pool_workers(orch, conf):
     assert orch.get_pool("rt") == {"total": 2, "available": 2}
     assert wait_for(lambda: not before & set(worker_pids(work_dir).values()))
     assert len(set(worker_pids(work_dir).values())) == 2
+
+
+@production_sandbox
+def test_update_pool_rolls_to_the_environment_of_the_new_image(
+    environment,  # noqa: F811
+    make_orchestrator,
+):
+    orch = make_orchestrator()
+    orch.create_pool("rt", "python3")
+    assert library_probe(orch, "rt")[0]["answer"] is None
+    orch.update_pool("rt", IMAGE)
+    assert library_probe(orch, "rt")[0]["answer"] is None  # its bound worker stays
+    orch.release_function("probe-rt")
+    assert library_probe(orch, "rt")[0]["answer"] == 42
+    orch.update_pool("rt", "python3")
+    orch.release_function("probe-rt")
+    assert library_probe(orch, "rt")[0]["answer"] is None
+
+
+@production_sandbox
+def test_an_adopted_runtime_gets_the_environment_of_the_image_its_spec_names(
+    environment,  # noqa: F811
+    make_orchestrator,
+):
+    """No create_pool told this orchestrator of the runtime (another engine made it):
+    the function's spec names its image, and the pool keeps it."""
+    orch = make_orchestrator()
+    assert library_probe(orch, "elsewhere", runtime_image=IMAGE)[0]["answer"] == 42
+    assert wait_for(lambda: orch.get_pool("elsewhere")["available"] >= 1)
+    assert library_probe(orch, "elsewhere", runtime_image=IMAGE)[0]["answer"] == 42
+    assert library_probe(orch, "plain", runtime_image="python3")[0]["answer"] is None

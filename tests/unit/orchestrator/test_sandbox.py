@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -22,6 +23,12 @@ from tests.unit.orchestrator.conftest import (
     spec,
     wait_for,
     worker_pids,
+)
+from tests.unit.orchestrator.fake_environments import (  # noqa: F401
+    IMAGE,
+    LIBRARY,
+    environment,
+    library_probe,
 )
 
 PROBE = textwrap.dedent(
@@ -248,3 +255,99 @@ def test_a_bound_worker_is_held_to_its_function(orch, conf):
             assert int(file.read()) == conf.local_orchestrator.max_processes
         with open(f"{cpu}/cpu.shares") as file:
             assert int(file.read()) == 300 * 1024 // 1000
+
+
+def _started(monkeypatch, made, tmp_path, library):
+    """What ``made`` (a Sandbox) would run for a worker with ``library``: (its argv,
+    bubblewrap's arguments read from their pipe, or None)."""
+    seen = {"inner": None}
+
+    class Popen:
+        def __init__(self, argv, **kwargs):
+            seen["argv"] = argv
+            if "--args" in argv:
+                data = os.read(int(argv[argv.index("--args") + 1]), 1 << 20)
+                seen["inner"] = [arg.decode() for arg in data.split(b"\0")[:-1]]
+
+    monkeypatch.setattr(local_sandbox.subprocess, "Popen", Popen)
+    with socket.socket(socket.AF_UNIX) as listener:
+        launch = local_sandbox.Launch(
+            directory=str(tmp_path), listener=listener, log=1, library=library
+        )
+        made.start(launch, 10)
+    return seen["argv"], seen["inner"]
+
+
+def _server_args(argv):
+    """The runtime server's arguments in a worker's argv."""
+    return argv[argv.index("-S") + 2 :]
+
+
+@pytest.mark.parametrize("library", [None, "/srv/env/lib/python3/site-packages"])
+def test_bwrap_binds_an_environment_for_its_runtimes_only(monkeypatch, tmp_path, library):
+    python = local_sandbox.default_python()
+    made = local_sandbox.Sandbox(python, 1 << 30, 64, prefix=["bwrap", "--unshare-pid"])
+    argv, inner = _started(monkeypatch, made, tmp_path, library)
+    inside = local_sandbox.LIBRARY_INSIDE
+    if library is None:
+        assert "--library-path" not in _server_args(argv)
+        assert inside not in inner
+    else:
+        assert _server_args(argv)[-2:] == ["--library-path", inside]
+        at = inner.index(inside)
+        assert inner[at - 2 : at + 1] == ["--ro-bind", library, inside]
+        assert inner.count(library) == 1  # nothing else of the environment
+
+
+@pytest.mark.parametrize("library", [None, "/srv/env/lib/python3/site-packages"])
+def test_without_bwrap_the_server_gets_the_host_path(monkeypatch, tmp_path, library):
+    made = local_sandbox.Sandbox(local_sandbox.default_python(), 1 << 30, 64)
+    argv, inner = _started(monkeypatch, made, tmp_path, library)
+    assert inner is None
+    expected = [] if library is None else ["--library-path", library]
+    assert _server_args(argv)[6:] == expected  # after --listen-fd, --workdir, --idle-timeout
+
+
+def test_environments_in_sight_of_the_sandbox_are_hidden(tmp_path):
+    python = local_sandbox.default_python()
+    args = local_sandbox._bwrap_prefix(python, str(tmp_path), False, ["/usr/share/doc"])
+    at = args.index("/usr/share/doc")
+    assert args[at - 1] == "--tmpfs"
+    assert str(tmp_path / "env") not in local_sandbox._bwrap_prefix(
+        python, str(tmp_path), False, [str(tmp_path / "env")]
+    )  # out of sight anyway
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES, indirect=True)
+def test_only_runtimes_with_an_environment_import_its_libraries(
+    environment,  # noqa: F811
+    make_orchestrator,
+    sandbox,
+):
+    orch = make_orchestrator()
+    orch.create_pool("rt", "python3")
+    orch.create_pool("rt-libs", IMAGE)
+    plain, plain_limit = library_probe(orch, "rt")
+    assert plain == {"answer": None}
+    others = [os.path.join(environment, "pyvenv.cfg"), os.path.join(environment, "bin", "secret")]
+    seen, limit = library_probe(orch, "rt-libs", others)
+    assert seen["answer"] == 42
+    if sandbox == "bwrap":
+        assert seen["file"] == f"{local_sandbox.LIBRARY_INSIDE}/{LIBRARY}/__init__.py"
+        assert seen["writable"] is False
+        assert seen["exists"] == dict.fromkeys(others, False)
+    else:
+        assert seen["file"].startswith(os.path.realpath(environment) + "/")
+    if plain_limit is not None:  # the kernel rounds limits down to pages
+        assert abs(limit - plain_limit - process.LIBRARY_MEMORY) < os.sysconf("SC_PAGE_SIZE")
+
+
+def test_a_broken_environment_fails_at_start(config_fixture, make_orchestrator, conf, work_dir):
+    missing = os.path.join(work_dir, "missing")
+    config_fixture.config(group="local_orchestrator", runtime_environments={IMAGE: missing})
+    with pytest.raises(exceptions.OrchestratorError) as raised:
+        make_orchestrator()
+    message = str(raised.value)
+    assert f"'{missing}' of image '{IMAGE}' does not exist" in message
+    assert f"qinling-lite-manage runtime-environment build {missing} --python " in message
+    assert processes_using(conf.local_orchestrator.work_dir) == []

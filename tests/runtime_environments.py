@@ -1,0 +1,80 @@
+"""The "openstack" runtime environment (python-swiftclient, keystoneauth1, openstacksdk)
+for tests, built once with the documented command, ``qinling-lite-manage
+runtime-environment build DIRECTORY``, and kept between test sessions.
+
+It is complete when its ``installed.txt`` (beside its ``lib/``, out of the functions'
+sight) holds what it was built from (written last); a lock file next to it keeps two test
+sessions sharing a directory from building it at the same time.
+"""
+
+import fcntl
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+import time
+
+from qinling_lite.orchestrator.local import environments, sandbox
+from tests import venvs
+
+MANAGE = os.path.join(os.path.dirname(sys.executable), "qinling-lite-manage")
+MODULES = ("swiftclient", "keystoneauth1", "openstack")
+# Variables that would point the build (venv, pip) somewhere else.
+FOREIGN = (*environments.FOREIGN, "PYTHONSAFEPATH", "PYTHONNOUSERSITE")
+
+
+def directory(config, tmp_path_factory):
+    """``$QINLING_LITE_OPENSTACK_RUNTIME_ENV``, else a directory in pytest's cache (or a
+    tmp dir)."""
+    return venvs.directory(
+        config,
+        tmp_path_factory,
+        "QINLING_LITE_OPENSTACK_RUNTIME_ENV",
+        "runtime-environments",
+        "openstack-py{}{}".format(*sys.version_info[:2]),
+    )
+
+
+def _recipe():
+    """What the environment is built from: the workers' interpreter (the command's and a
+    server's default) and the packaged requirements."""
+    with environments.default_requirements() as path:
+        requirements = pathlib.Path(path).read_text()
+    return f"python: {sandbox.default_python()}\n{requirements}"
+
+
+def _env():
+    return {k: v for k, v in os.environ.items() if k not in FOREIGN}
+
+
+def _check(directory):
+    python = os.path.join(directory, "bin", "python")
+    venvs.run([python, "-I", "-c", f"import {', '.join(MODULES)}"], _env(), "importing them")
+
+
+def install(directory):
+    """Build the environment at ``directory`` unless it is complete; return its absolute
+    path. A failed build leaves nothing behind (``venvs.InstallError`` says why)."""
+    directory = os.path.abspath(directory)
+    os.makedirs(os.path.dirname(directory), exist_ok=True)
+    marker = pathlib.Path(directory, "installed.txt")
+    recipe = _recipe()
+    with open(f"{directory}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists() and marker.read_text() == recipe:
+            return directory
+        shutil.rmtree(directory, ignore_errors=True)
+        started = time.monotonic()
+        try:
+            with tempfile.NamedTemporaryFile(suffix=".conf") as empty:  # none of the host's
+                command = [MANAGE, "--config-file", empty.name, "runtime-environment", "build"]
+                venvs.run([*command, directory], _env(), "qinling-lite-manage", timeout=900)
+            _check(directory)
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        marker.write_text(recipe)
+        took = time.monotonic() - started
+        print(f"built the openstack runtime environment in {took:.0f} s", file=sys.stderr)
+        return directory
