@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from qinling_lite.runtime import protocol
+
 MIB = 1024 * 1024
 ROOT = os.geteuid() == 0
 REQUIRE_BWRAP = os.environ.get("QINLING_LITE_REQUIRE_BWRAP") == "1"
@@ -241,7 +243,13 @@ def main(arm=False, **kwargs):
 
 def test_a_leftover_cannot_forge_the_next_result(client, runtime):
     function, execution, output = run(client, runtime, FORGER, arm=True)
-    assert (execution["status"], output) == ("success", "genuine")
+    # The leftover races its own execution's report, which it may spoil (on a busy host
+    # it can write before the function's process does): that execution is the
+    # function's own. It never makes a forged result count.
+    assert (execution["status"], output) in {
+        ("success", "genuine"),
+        ("failed", protocol.NO_RESULT_OUTPUT),
+    }
     for _ in range(20):
         again = client.run(function["id"], input="{}")
         assert json.loads(again["result"])["output"] == "genuine"
