@@ -354,13 +354,18 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
                 missing = self._pool_size - len(pool.idle) - pool.starting
                 if missing > 0:
                     pool.starting += missing
-                    plan.append((runtime_id, pool, missing))
+                    plan.append((runtime_id, pool, pool.image, missing))
         self._discard(dead)
-        for runtime_id, pool, missing in plan:
-            workers, errors = self._start_workers(missing, pool.image)
+        for runtime_id, pool, image, missing in plan:
+            workers, errors = self._start_workers(missing, image)
             with self._cond:
                 pool.starting -= missing
-                usable = not self._stopped and self._pools.get(runtime_id) is pool
+                # Not if the pool went, or rolled to another image meanwhile.
+                usable = (
+                    not self._stopped
+                    and self._pools.get(runtime_id) is pool
+                    and pool.image == image
+                )
                 if usable:
                     pool.idle.extend(workers)
             if not usable:
