@@ -1,9 +1,19 @@
-"""The WSGI application: pecan, its hooks, and the JSON error middleware."""
+"""The WSGI application: pecan, its hooks, and the middleware around them.
+
+From the outside in: oslo.middleware's ``request_id`` gives every request an id (the
+request context's ``request_id``) and every answer, errors included, the header
+``X-OpenStack-Request-Id``; ``/healthcheck`` is oslo.middleware's ``healthcheck``,
+answered before authentication (its ``[healthcheck]`` options, details off by default);
+then the JSON error middleware, Keystone authentication (``auth.wrap``) and pecan.
+"""
 
 import pecan
+from oslo_middleware import healthcheck, request_id
 
 from qinling_lite.api import auth, decoding, errors, hooks, pecan_argspec
 from qinling_lite.api.controllers import root
+
+HEALTHCHECK_PATH = "/healthcheck"
 
 
 def setup_app(conf, engine_client, storage):
@@ -21,4 +31,23 @@ def setup_app(conf, engine_client, storage):
         guess_content_type_from_ext=False,
         request_cls=decoding.Request,
     )
-    return errors.JsonErrorMiddleware(auth.wrap(app, conf))
+    api = errors.JsonErrorMiddleware(auth.wrap(app, conf))
+    return request_id.RequestId(_Healthcheck(api, conf))
+
+
+class _Healthcheck:
+    """``/healthcheck`` to oslo.middleware's healthcheck, anything else to ``api``.
+
+    A request the healthcheck ignores (from outside ``[healthcheck]
+    allowed_source_ranges``, or proxied with ``ignore_proxied_requests``) goes to ``api``
+    too, which does not know the path.
+    """
+
+    def __init__(self, api, conf):
+        self._api = api
+        self._healthcheck = healthcheck.Healthcheck(api, conf)
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == HEALTHCHECK_PATH:
+            return self._healthcheck(environ, start_response)
+        return self._api(environ, start_response)

@@ -16,7 +16,9 @@ class ContextHook(pecan.hooks.PecanHook):
 
     Without authentication (``[api] auth_enable = false``) every caller is an admin of
     project ``default``; with it, an unauthenticated caller of a public route has no
-    project, and admin status comes from the roles (``context_is_admin``).
+    project, and admin status comes from the roles (``context_is_admin``). Either way the
+    context has the request's id (oslo.middleware's ``request_id``) and is the thread's
+    while the request is handled, so that log lines carry that id.
     """
 
     def __init__(self, auth_enable):
@@ -25,13 +27,17 @@ class ContextHook(pecan.hooks.PecanHook):
     def before(self, state):
         request = state.request
         if not self._auth_enable:
-            ctx = context.RequestContext.anonymous_admin()
+            ctx = context.RequestContext.anonymous_admin(request.environ)
         elif auth.authenticated(request.environ):
             ctx = context.RequestContext.from_environ(request.environ)
             ctx.is_admin = policy.is_admin(ctx)
         else:
-            ctx = context.RequestContext.anonymous()
+            ctx = context.RequestContext.anonymous(request.environ)
         request.context = ctx
+        context.set_current(ctx)
+
+    def after(self, state):
+        context.set_current(None)  # this thread's next request may not get this far
 
 
 class ServicesHook(pecan.hooks.PecanHook):

@@ -51,15 +51,19 @@ class ExecutionRunner:
         self._running = set()
         self._lock = threading.Lock()
 
-    def run(self, execution_id):
-        """Run an execution no engine holds; its final state, or None if it is not ours."""
+    def run(self, execution_id, request_id=None):
+        """Run an execution no engine holds; its final state, or None if it is not ours.
+
+        ``request_id``: the id of the API request that asked for it (none when a sweep
+        runs it), passed on to the worker, which logs it with the execution's id.
+        """
         execution = executions_db.claim(execution_id, self.engine_id, self._lease)
         if execution is None:
             return None
         with self._lock:
             self._running.add(execution_id)
         try:
-            return self._run(execution)
+            return self._run(execution, request_id)
         finally:
             with self._lock:
                 self._running.discard(execution_id)
@@ -75,11 +79,11 @@ class ExecutionRunner:
             running = list(self._running)
         executions_db.renew_leases(self.engine_id, running, self._lease)
 
-    def _run(self, execution):
+    def _run(self, execution, request_id=None):
         started = time.monotonic()
         engine_side = True  # the engine, not the function, ended the attempt
         try:
-            outcome, result, logs = self._execute(execution)
+            outcome, result, logs = self._execute(execution, request_id)
             engine_side = False
         except exceptions.NoWorkerAvailable as e:
             if execution.attempts < MAX_ATTEMPTS:
@@ -100,6 +104,13 @@ class ExecutionRunner:
                 execution.id,
             )
             return None
+        LOG.info(
+            "Execution %s of function %s: %s in %.3f s",
+            execution.id,
+            execution.function.function_id,
+            outcome,
+            time.monotonic() - started,
+        )
         return {"status": outcome, "result": result}
 
     def worker_for(self, function):
@@ -140,7 +151,7 @@ class ExecutionRunner:
 
         return spec, package
 
-    def _execute(self, execution):
+    def _execute(self, execution, request_id=None):
         """Return (status, result, logs) of a worker run; raise for engine-side failures."""
         function = execution.function
         if function_code.is_image(function.code):
@@ -156,7 +167,7 @@ class ExecutionRunner:
             timeout=function.timeout,
             memory_size=function.memory_size,
             cpu=function.cpu,
-            context=self._worker_context(execution),
+            context=self._worker_context(execution, request_id),
             max_result_size=self._max_result_size,
         )
         with self._orchestrator.worker(spec, package, wait=self._worker_wait) as worker:
@@ -214,14 +225,18 @@ class ExecutionRunner:
             )
         return _outcome(self._orchestrator.run_image(spec, args), self._max_result_size)
 
-    def _worker_context(self, execution):
-        """What the function gets as ``context``; ``os_auth`` when it has a trust."""
+    def _worker_context(self, execution, request_id=None):
+        """What the function gets as ``context``; ``os_auth`` when it has a trust, and
+        the API request's ``request_id`` (which the runtime server logs) when there is
+        one."""
         function = execution.function
         context = {
             "function_id": function.function_id,
             "project_id": function.project_id,
             "retry_attempt": execution.retry_attempt,
         }
+        if request_id is not None:
+            context["request_id"] = request_id
         if execution.trust_id and self._trustee is not None and self._trustee.enabled:
             context["os_auth"] = self._trustee.worker_credentials(execution.trust_id)
         return context

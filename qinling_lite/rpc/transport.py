@@ -14,13 +14,17 @@ CONF = cfg.CONF
 
 
 class ContextSerializer(messaging.NoOpSerializer):
-    """Contexts over the bus, without the caller's token: engines act through trusts."""
+    """Contexts over the bus, without the caller's token: engines act through trusts.
+
+    The request ids go with them. The engine makes a context its thread's while it
+    serves the message (``engine.manager``), not when it is received.
+    """
 
     def serialize_context(self, ctxt: qcontext.RequestContext) -> dict:
         return {**ctxt.to_dict(), "auth_token": None}
 
     def deserialize_context(self, ctxt: dict) -> qcontext.RequestContext:
-        return qcontext.RequestContext.from_dict(ctxt)
+        return qcontext.RequestContext.from_dict(ctxt, overwrite=False)
 
 
 def get_transport() -> messaging.Transport:

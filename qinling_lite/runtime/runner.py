@@ -4,6 +4,7 @@ run in a fresh child forked from it, and every process of an execution ended wit
 import contextlib
 import gc
 import os
+import re
 import select
 import signal
 import sys
@@ -25,6 +26,8 @@ from .protocol import (
 )
 
 READ_BYTES = 64 * 1024
+# A request id as oslo generates them; anything else in a request is not logged.
+REQUEST_ID = re.compile(r"req-[0-9a-f-]{36}")
 
 
 class FunctionRunner:
@@ -82,6 +85,7 @@ class FunctionRunner:
         if self.function_id is None:
             raise RequestError(409, "no function loaded")
         request = EXECUTE_REQUEST.from_json(body)
+        _log_execution(request)
         max_bytes = request["max_result_size"]
         if self.keystoneauth is None and "os_auth" in request["context"]:
             self.keystoneauth = False
@@ -245,6 +249,21 @@ def _drain(fd, data, limit):
             return False
         data += chunk
     return False
+
+
+def _log_execution(request):
+    """One line in the server's log (its stderr) naming the execution and the API
+    request it serves; none for an execution without a request (one a sweep runs)."""
+    request_id = request["context"].get("request_id")
+    if not (isinstance(request_id, str) and REQUEST_ID.fullmatch(request_id)):
+        return
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    line = f"{when} Running execution {request['execution_id']} request_id={request_id}\n"
+    try:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):  # no log (none, closed, full): run anyway
+        pass
 
 
 def _failure_output(timed_out, status):
