@@ -38,8 +38,20 @@ def wsexpose(*args, **kwargs):
     return wsme_pecan.wsexpose(*args, **kwargs)
 
 
+def in_shape(payload):
+    """Whether the JSON error body ``payload`` (bytes) is in the one shape (other keys,
+    such as a failed webhook invocation's ``execution_id``, allowed)."""
+    try:
+        decoded = json.loads(payload)
+    except ValueError:
+        return False
+    return isinstance(decoded, dict) and {"faultcode", "faultstring"} <= set(decoded)
+
+
 class JsonErrorMiddleware:
-    """Turns any non-JSON error answer (pecan's 404/405 and the like) into the JSON shape."""
+    """Turns any error answer not in the JSON shape into it: pecan's 404/405 as HTML or
+    text, and as its own JSON (``{"code", "title", "description"}``) when the ``Accept``
+    header prefers JSON. The faultstring is the status' reason phrase."""
 
     def __init__(self, app):
         self.app = app
@@ -54,11 +66,17 @@ class JsonErrorMiddleware:
         chunks = self.app(environ, capture)
         code = int(captured["status"].split(" ", 1)[0])
         content_type = dict((k.lower(), v) for k, v in captured["headers"]).get("content-type", "")
-        if code < 400 or content_type.startswith("application/json"):
+        if code < 400:
             start_response(captured["status"], captured["headers"])
             return chunks
-        if hasattr(chunks, "close"):
-            chunks.close()
+        try:
+            payload = b"".join(chunks) if content_type.startswith("application/json") else None
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        if payload is not None and in_shape(payload):
+            start_response(captured["status"], captured["headers"])
+            return [payload]
         reason = captured["status"].split(" ", 1)[1] if " " in captured["status"] else ""
         kept = [(k, v) for k, v in captured["headers"] if k.lower() in KEPT_HEADERS]
         payload = json.dumps(body(code, reason + "." if reason else INTERNAL_ERROR)).encode()

@@ -92,6 +92,26 @@ class TestJsonErrorMiddleware:
         assert resp.body == payload
         assert resp.headers["X-Kept"] == "yes"
 
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            b'{"code": 406, "title": "Not Acceptable", "description": null}',  # pecan's
+            b'["faultstring"]',
+            b"not json",
+        ],
+    )
+    def test_json_error_in_another_shape_is_replaced(self, payload):
+        def pecan_406(environ, start_response):
+            start_response(
+                "406 Not Acceptable",
+                [("Content-Type", "application/json"), ("X-Other", "dropped")],
+            )
+            return [payload]
+
+        resp = _call(errors.JsonErrorMiddleware(pecan_406), headers={"Accept": "application/json"})
+        _assert_json_error(resp, 406, "Not Acceptable.")
+        assert "X-Other" not in resp.headers
+
     def test_replaced_body_iterable_is_closed(self):
         closed = []
 
@@ -244,17 +264,22 @@ class TestErrorHook:
     def test_success(self, pecan_app):
         assert _call(pecan_app, "/plain/x").json == {"id": "x"}
 
-    def test_webob_error_left_to_the_middleware(self, pecan_app, app):
-        assert _call(pecan_app, "/plain/webob").content_type != "application/json"
-        _assert_json_error(_call(app, "/plain/webob"), 404, "Not Found.")
+    @pytest.mark.parametrize("accept", [None, "*/*", "application/json"])
+    def test_webob_error_left_to_the_middleware(self, pecan_app, app, accept):
+        headers = {"Accept": accept} if accept else {}
+        _assert_json_error(_call(app, "/plain/webob", headers=headers), 404, "Not Found.")
 
 
 class TestWholeStack:
-    def test_unknown_path_is_json_404(self, app):
-        _assert_json_error(_call(app, "/nowhere"), 404, "Not Found.")
+    @pytest.mark.parametrize("accept", [None, "application/json", "text/plain"])
+    def test_unknown_path_is_json_404(self, app, accept):
+        headers = {"Accept": accept} if accept else {}
+        _assert_json_error(_call(app, "/nowhere", headers=headers), 404, "Not Found.")
 
-    def test_wrong_method_is_json_405_with_allow(self, app):
-        resp = _call(app, "/plain/x", method="PUT")
+    @pytest.mark.parametrize("accept", [None, "application/json", "text/plain"])
+    def test_wrong_method_is_json_405_with_allow(self, app, accept):
+        headers = {"Accept": accept} if accept else {}
+        resp = _call(app, "/plain/x", method="PUT", headers=headers)
         _assert_json_error(resp, 405, "Method Not Allowed.")
         assert "GET" in resp.headers["Allow"]
 

@@ -14,9 +14,12 @@ from qinling_lite.services import validation
 
 
 class ExecutionLogController(rest.RestController):
-    @pecan.expose()
+    @pecan.expose(content_type="text/plain")
     def get_all(self, execution_id):
-        """The execution's log as text; 200 even when it is empty (Qinling answered 204)."""
+        """The execution's log as text; 200 even when it is empty (Qinling answered 204).
+
+        Served as ``text/plain`` only: to ``Accept: text/plain``, ``text/*``, ``*/*``, no
+        ``Accept``, or a list that admits text (python-qinlingclient sends ``*/*``)."""
         ctx = pecan.request.context
         execution = policy.authorize(
             ctx,

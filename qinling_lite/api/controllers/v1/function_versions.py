@@ -4,7 +4,7 @@ import pecan
 from pecan import rest
 from wsme import types as wtypes
 
-from qinling_lite.api import caller_swift, downloads, errors, params, policy, types
+from qinling_lite.api import caller_swift, downloads, errors, negotiation, params, policy, types
 from qinling_lite.api.controllers.v1 import function_workers
 from qinling_lite.db import functions as functions_db
 from qinling_lite.db import versions as versions_db
@@ -58,6 +58,7 @@ class FunctionVersionsController(rest.RestController):
             function_versions=[types.FunctionVersion.from_db(v) for v in versions]
         )
 
+    @negotiation.any_accept_if(negotiation.download_asked)
     @pecan.expose("json")
     def get_one(self, function_id, number, **kwargs):
         ctx = pecan.request.context

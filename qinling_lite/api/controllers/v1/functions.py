@@ -12,6 +12,7 @@ from qinling_lite.api import (
     downloads,
     errors,
     function_trusts,
+    negotiation,
     params,
     policy,
     types,
@@ -85,6 +86,7 @@ class FunctionsController(rest.RestController):
         functions = functions_db.list_all(project, filters)
         return types.Functions(functions=[types.Function.from_db(f) for f in functions])
 
+    @negotiation.any_accept_if(negotiation.download_asked)
     @pecan.expose("json")
     def get_one(self, id, **kwargs):
         ctx = pecan.request.context

@@ -10,7 +10,7 @@ from pecan import rest
 from wsme import types as wtypes
 
 from qinling_lite import exceptions
-from qinling_lite.api import auth, decoding, errors, params, policy, types
+from qinling_lite.api import auth, decoding, errors, negotiation, params, policy, types
 from qinling_lite.services import validation, webhook_auth
 from qinling_lite.services import webhooks as webhooks_service
 
@@ -70,8 +70,10 @@ def _output_answer(request, execution):
     """200 with a successful execution's output: JSON, or the text itself when the
     output is a string and the caller prefers ``text/plain``."""
     output = execution.result["output"]
-    offers = request.accept.acceptable_offers(["application/json", "text/plain"])
-    if isinstance(output, str) and offers and offers[0][0] == "text/plain":
+    offers = negotiation.acceptable(
+        request.headers.get("Accept"), ["application/json", "text/plain"]
+    )
+    if isinstance(output, str) and offers and offers[0] == "text/plain":
         # A lone surrogate, which JSON can carry, has no UTF-8 form.
         body, content_type = output.encode(errors="replace"), "text/plain"
     else:
@@ -136,9 +138,9 @@ class WebhooksController(rest.RestController):
         webhooks_service.delete(policy.authorize(ctx, "webhook:delete", webhook))
 
     # Every answer is a response of its own: a synchronous webhook may answer its output
-    # as text (pecan answers 406 to an Accept header that takes none of these types).
-    @pecan.expose("json")
+    # as text (406 to an Accept header that takes neither type, see ``negotiation``).
     @pecan.expose(content_type="text/plain")
+    @pecan.expose("json")
     def invoke(self, id):
         """Run the webhook's function, once the webhook's own authentication and rate
         limit let the call through: 202 at once, or for a synchronous webhook the
