@@ -57,8 +57,8 @@ def decode(data, max_bytes):
     if len(data) > max_bytes + REPORT_OVERHEAD:
         return False, OUTPUT_OVER_LIMIT % max_bytes
     line, newline, _ = rest.partition(b"\n")
-    if not newline:
-        return None
+    if not (newline and size.isdigit() and len(size) <= 20):
+        return None  # no report, or not one the child wrote: it starts with its size
     try:
         report = json.loads(line)
         success, output = bool(report["success"]), report["output"]

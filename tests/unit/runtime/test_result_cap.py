@@ -134,10 +134,11 @@ def test_a_forged_report_cannot_pass_more_than_the_cap(worker, declared, size, e
     assert run(worker, **body) == expected
 
 
-def test_a_report_without_a_size_line_is_no_result(worker):
+@pytest.mark.parametrize("lines", [1, 2])  # two: the second line is no report either
+def test_a_report_without_a_size_line_is_no_result(worker, lines):
     source = REPORT_PIPE + (
         "def main(**kwargs):\n"
-        '    write_all(report_pipe(), b\'{"success": true, "output": 1}\\n\')\n'
+        f'    write_all(report_pipe(), b\'{{"success": true, "output": 1}}\\n\' * {lines})\n'
         "    os._exit(0)\n"
     )
     loaded(worker, source)
