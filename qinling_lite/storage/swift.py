@@ -22,6 +22,7 @@ from qinling_lite import exceptions, function_code
 from qinling_lite.storage import base
 
 CHUNK = 64 * 1024
+_DOT_SEGMENTS = frozenset((".", ".."))
 MAX_CONTAINER = 256
 MAX_OBJECT = 1024
 
@@ -62,6 +63,13 @@ def location(swift: Any) -> Location:
     if not isinstance(name, str) or not _text(name, MAX_OBJECT):
         raise exceptions.InputError(
             f"code.swift.object is required: a Swift object name of 1 to {MAX_OBJECT} characters."
+        )
+    if container in _DOT_SEGMENTS or _DOT_SEGMENTS & set(name.split("/")):
+        # HTTP clients resolve them (urllib3 does): the request would leave the
+        # container, with the caller's token, for another path of the object store.
+        raise exceptions.InputError(
+            "code.swift: '.' and '..' are not allowed as the container or as a segment of "
+            "the object name."
         )
     return Location(container, name)
 

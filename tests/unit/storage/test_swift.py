@@ -126,6 +126,7 @@ def _kept(conf):
 
 CONTAINER_MESSAGE = "code.swift.container is required: a Swift container name of 1 to 256"
 OBJECT_MESSAGE = "code.swift.object is required: a Swift object name of 1 to 1024"
+DOT_MESSAGE = "'.' and '..' are not allowed as the container or as a segment"
 
 
 @pytest.mark.parametrize(
@@ -153,6 +154,12 @@ OBJECT_MESSAGE = "code.swift.object is required: a Swift object name of 1 to 102
         ({"container": "c", "object": {"name": "o"}}, OBJECT_MESSAGE),
         ({"container": "c", "object": "o" * 1025}, OBJECT_MESSAGE),
         ({"container": "c", "object": "dir/\x00.zip"}, OBJECT_MESSAGE),
+        # Dot segments, which urllib3 resolves: out of the container, to other paths.
+        ({"container": "..", "object": "v3/auth/tokens"}, DOT_MESSAGE),
+        ({"container": ".", "object": "o"}, DOT_MESSAGE),
+        ({"container": "c", "object": "../../../v3/auth/tokens"}, DOT_MESSAGE),
+        ({"container": "c", "object": "a/./b.zip"}, DOT_MESSAGE),
+        ({"container": "c", "object": "a/.."}, DOT_MESSAGE),
     ],
 )
 def test_a_bad_location_is_an_input_error_that_says_why(swift, message):
@@ -169,6 +176,10 @@ def test_a_good_location_keeps_the_object_path_and_any_text():
     )
     longest = swift_storage.location({"container": "c" * 256, "object": "o" * 1024})
     assert (len(longest.container), len(longest.object)) == (256, 1024)
+    assert swift_storage.location({"container": "...", "object": ".a/..b/c..zip"}) == (
+        "...",
+        ".a/..b/c..zip",
+    )
     where = swift_storage.location({"object": "dir/é ?#.zip", "container": "ma boîte"})
     assert where == swift_storage.Location("ma boîte", "dir/é ?#.zip")
     assert swift_storage.recorded({"swift": {**where._asdict(), "etag": "e"}}) == where
