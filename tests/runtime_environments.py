@@ -7,13 +7,10 @@ sight) holds what it was built from (written last); a lock file next to it keeps
 sessions sharing a directory from building it at the same time.
 """
 
-import fcntl
 import os
 import pathlib
-import shutil
 import sys
 import tempfile
-import time
 
 from qinling_lite.orchestrator.local import environments, sandbox
 from tests import venvs
@@ -56,25 +53,11 @@ def _check(directory):
 def install(directory):
     """Build the environment at ``directory`` unless it is complete; return its absolute
     path. A failed build leaves nothing behind (``venvs.InstallError`` says why)."""
-    directory = os.path.abspath(directory)
-    os.makedirs(os.path.dirname(directory), exist_ok=True)
-    marker = pathlib.Path(directory, "installed.txt")
-    recipe = _recipe()
-    with open(f"{directory}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if marker.exists() and marker.read_text() == recipe:
-            return directory
-        shutil.rmtree(directory, ignore_errors=True)
-        started = time.monotonic()
-        try:
-            with tempfile.NamedTemporaryFile(suffix=".conf") as empty:  # none of the host's
-                command = [MANAGE, "--config-file", empty.name, "runtime-environment", "build"]
-                venvs.run([*command, directory], _env(), "qinling-lite-manage", timeout=900)
-            _check(directory)
-        except BaseException:
-            shutil.rmtree(directory, ignore_errors=True)
-            raise
-        marker.write_text(recipe)
-        took = time.monotonic() - started
-        print(f"built the openstack runtime environment in {took:.0f} s", file=sys.stderr)
-        return directory
+
+    def build(directory):
+        with tempfile.NamedTemporaryFile(suffix=".conf") as empty:  # none of the host's
+            command = [MANAGE, "--config-file", empty.name, "runtime-environment", "build"]
+            venvs.run([*command, directory], _env(), "qinling-lite-manage", timeout=900)
+        _check(directory)
+
+    return venvs.built(directory, _recipe(), build, "built the openstack runtime environment")

@@ -47,23 +47,34 @@ def install(directory, packages, env, check):
     The steps run with the environment ``env``; ``check(directory)`` then raises unless
     what was installed runs. A failed build leaves nothing behind.
     """
+
+    def build(directory):
+        run([sys.executable, "-m", "venv", directory], env, "python -m venv")
+        pip = [os.path.join(directory, "bin", "python"), "-m", "pip", "install", "-q"]
+        run([*pip, *packages], env, f"pip install {' '.join(packages)}")
+        check(directory)
+
+    return built(directory, "\n".join(packages), build, f"installed {packages}")
+
+
+def built(directory, recipe, build, what):
+    """``directory`` (absolute) as ``build(directory)`` makes it from ``recipe`` (text),
+    unless it is complete: its ``installed.txt`` holds that recipe. A failed build leaves
+    nothing behind; the lock keeps two test sessions from building it at once."""
     directory = os.path.abspath(directory)
     os.makedirs(os.path.dirname(directory), exist_ok=True)
     marker = pathlib.Path(directory, "installed.txt")
     with open(f"{directory}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if marker.exists() and marker.read_text() == "\n".join(packages):
+        if marker.exists() and marker.read_text() == recipe:
             return directory
         shutil.rmtree(directory, ignore_errors=True)
         started = time.monotonic()
         try:
-            run([sys.executable, "-m", "venv", directory], env, "python -m venv")
-            pip = [os.path.join(directory, "bin", "python"), "-m", "pip", "install", "-q"]
-            run([*pip, *packages], env, f"pip install {' '.join(packages)}")
-            check(directory)
+            build(directory)
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)
             raise
-        marker.write_text("\n".join(packages))
-        print(f"installed {packages} in {time.monotonic() - started:.0f} s", file=sys.stderr)
+        marker.write_text(recipe)
+        print(f"{what} in {time.monotonic() - started:.0f} s", file=sys.stderr)
         return directory

@@ -10,7 +10,6 @@ Swift itself (``code.source`` swift), and openstacksdk takes the session too.
 
 import hashlib
 import json
-import time
 
 import pytest
 import requests
@@ -231,7 +230,6 @@ def test_another_project_cannot_make_a_function_of_the_owners_object(
 
 def test_openstacksdk_lists_the_owners_containers(owner, runtime, uploaded):
     function = owner.create_function(runtime["id"], source=LIST_CONTAINERS, module="containers")
-    started = time.monotonic()
     execution = owner.run(function["id"])
-    assert execution["status"] == "success", (execution, time.monotonic() - started)
+    assert execution["status"] == "success", execution
     assert "lingxian" in json.loads(execution["result"])["output"]
