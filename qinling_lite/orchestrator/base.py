@@ -59,6 +59,15 @@ class Orchestrator(abc.ABC):
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         """Built once per engine process from the service's config."""
 
+    @classmethod
+    @abc.abstractmethod
+    def check(cls, conf: cfg.ConfigOpts) -> list[str]:
+        """Whether an engine with ``conf`` could start workers here, starting none.
+
+        Raises OrchestratorError saying why not; returns warnings, as sentences, about
+        what would work but less well than configured.
+        """
+
     @abc.abstractmethod
     def create_pool(self, runtime_id: str, image: str) -> None:
         """Start the runtime's pool and block until it is warm; OrchestratorError on failure."""

@@ -7,6 +7,7 @@ import dataclasses
 import json
 
 from kubernetes import client, config
+from kubernetes.client import ApiException
 
 from qinling_lite import exceptions
 
@@ -56,3 +57,19 @@ def error(action, exc):
         detail = None
     suffix = f": {detail}" if detail else ""
     return exceptions.OrchestratorError(f"{action} failed: HTTP {exc.status} {exc.reason}{suffix}")
+
+
+def check(opts, timeout=10):
+    """Read one pod of ``[kubernetes] namespace`` with the configured account: the API
+    server answers and the account may read there. OrchestratorError saying why not."""
+    try:
+        apis = connect(opts, 1)
+    except config.ConfigException as exc:
+        source = f"[kubernetes] kubeconfig {opts.kubeconfig}" if opts.kubeconfig else "in-cluster"
+        raise exceptions.OrchestratorError(f"No Kubernetes credentials ({source}): {exc}") from exc
+    try:
+        apis.core.list_namespaced_pod(opts.namespace, limit=1, _request_timeout=timeout)
+    except ApiException as exc:
+        raise error(f"Listing the pods of namespace {opts.namespace}", exc) from exc
+    finally:
+        apis.close()

@@ -52,6 +52,12 @@ class KubernetesOrchestrator(bindings.BoundFunctions, base.Orchestrator, base.Im
         self._namespace_ready = False
         self._stopped = False
 
+    @classmethod
+    def check(cls, conf):
+        """The API server answers the configured account in the namespace."""
+        k8s_client.check(conf.kubernetes)
+        return []
+
     # --- pools -------------------------------------------------------------------
 
     def create_pool(self, runtime_id, image):

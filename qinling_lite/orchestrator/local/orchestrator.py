@@ -88,6 +88,20 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
         )
         self._refiller.start()
 
+    @classmethod
+    def check(cls, conf):
+        """Probe the sandbox (and the runtime environments) as a worker would start."""
+        opts = conf.local_orchestrator
+        probe_uid = opts.worker_uid_start if os.geteuid() == 0 else None
+        made = sandbox.from_conf(conf, egress=bool(opts.egress_endpoints), probe_uid=probe_uid)
+        if made.kind == "none" and opts.sandbox == "auto":
+            return [
+                "Local workers would run WITHOUT a sandbox: bubblewrap does not work here "
+                "(the log above says why). Install bubblewrap or set [local_orchestrator] "
+                "sandbox = bwrap to refuse to start without it."
+            ]
+        return []
+
     # --- pools -------------------------------------------------------------------
 
     def create_pool(self, runtime_id, image):
