@@ -4,20 +4,31 @@ From the outside in: oslo.middleware's ``request_id`` gives every request an id 
 request context's ``request_id``) and every answer, errors included, the header
 ``X-OpenStack-Request-Id``; ``/healthcheck`` is oslo.middleware's ``healthcheck``,
 answered before authentication (its ``[healthcheck]`` options, details off by default);
-then the JSON error middleware, Keystone authentication (``auth.wrap``) and pecan.
+then, with ``[metrics] enabled``, ``/metrics`` (also before authentication) and the
+count of webhook invocations' answers by status code; then the JSON error middleware,
+Keystone authentication (``auth.wrap``) and pecan.
 """
+
+import re
 
 import pecan
 from oslo_middleware import healthcheck, request_id
 
 from qinling_lite.api import auth, decoding, errors, hooks, pecan_argspec
 from qinling_lite.api.controllers import root
+from qinling_lite.db import executions as executions_db
+from qinling_lite.metrics import collectors, exposition, multiproc
 
 HEALTHCHECK_PATH = "/healthcheck"
+WEBHOOK_INVOCATION = re.compile(r"/v1/webhooks/[^/]+/invoke/?")
 
 
-def setup_app(conf, engine_client, storage):
-    """Build the API application around an engine client and a package store."""
+def setup_app(conf, engine_client, storage, metric_collectors=()):
+    """Build the API application around an engine client and a package store.
+
+    ``metric_collectors``: more scrape-time metrics for ``/metrics`` (the embedded
+    engine's workers in ``qinling-lite-serve``).
+    """
     pecan_argspec.install()
     app = pecan.make_app(
         root.RootController(),
@@ -32,6 +43,12 @@ def setup_app(conf, engine_client, storage):
         request_cls=decoding.Request,
     )
     api = errors.JsonErrorMiddleware(auth.wrap(app, conf))
+    if conf.metrics.enabled:
+        scraped = exposition.registry(
+            [collectors.Backlog(executions_db.list_stale), *metric_collectors],
+            multiprocess_dir=multiproc.directory(),
+        )
+        api = exposition.Middleware(api, scraped, WEBHOOK_INVOCATION.fullmatch)
     return request_id.RequestId(_Healthcheck(api, conf))
 
 

@@ -6,6 +6,7 @@ import sys
 from gunicorn.app import base
 
 from qinling_lite import config, drivers, orchestrator, storage
+from qinling_lite.metrics import multiproc
 
 # gunicorn refuses a longer limit_request_line.
 MAX_REQUEST_LINE = 8190
@@ -36,6 +37,11 @@ def main(argv=None):
         sys.exit(f"qinling-lite-api: {exc}")
     if conf.config_file:
         os.environ["QINLING_LITE_CONFIG_FILE"] = conf.config_file[-1]
+    if conf.metrics.enabled:  # before the workers import prometheus_client
+        try:
+            multiproc.prepare(conf.metrics.multiprocess_dir)
+        except OSError as exc:
+            sys.exit(f"qinling-lite-api: [metrics] multiprocess_dir: {exc}")
     _Gunicorn(
         {
             "bind": f"{conf.api.host}:{conf.api.port}",

@@ -10,8 +10,10 @@ import time
 from oslo_log import log as logging
 
 from qinling_lite import config, drivers, exceptions
+from qinling_lite.db import executions as executions_db
 from qinling_lite.db import session as db_session
 from qinling_lite.engine import service
+from qinling_lite.metrics import collectors, exposition
 from qinling_lite.rpc import transport
 
 LOG = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ def main(argv=None):
         # orchestrator, package store) cannot load.
         sys.exit(f"qinling-lite-engine: {exc}")
     server = transport.get_server(transport.get_transport(), engine.manager)
+    metrics_server = _serve_metrics(conf, engine) if conf.metrics.enabled else None
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
     signal.signal(signal.SIGINT, lambda signum, frame: stopping.set())
@@ -48,3 +51,24 @@ def main(argv=None):
         std_logging.shutdown()
         os._exit(0)  # the executor threads would keep a normal exit waiting
     engine.stop()
+    if metrics_server is not None:
+        metrics_server.shutdown()
+
+
+def _serve_metrics(conf, engine):
+    """This engine's metrics on ``[metrics] engine_host`` and ``engine_port``."""
+    opts = conf.metrics
+    scraped = exposition.registry(
+        [
+            collectors.Backlog(executions_db.list_stale),
+            collectors.Workers(engine.orchestrator.worker_counts),
+        ]
+    )
+    try:
+        metrics_server = exposition.serve(opts.engine_host, opts.engine_port, scraped)
+    except OSError as exc:
+        engine.stop()
+        sys.exit(f"qinling-lite-engine: [metrics] {opts.engine_host}:{opts.engine_port}: {exc}")
+    host, port = metrics_server.server_address[:2]
+    LOG.info("Engine metrics on http://%s:%s/metrics", host, port)
+    return metrics_server

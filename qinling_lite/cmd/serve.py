@@ -19,6 +19,7 @@ from qinling_lite.api import server as api_server
 from qinling_lite.db import migration
 from qinling_lite.db import session as db_session
 from qinling_lite.engine import service
+from qinling_lite.metrics import collectors
 from qinling_lite.rpc import in_process
 
 LOG = logging.getLogger(__name__)
@@ -58,7 +59,13 @@ def main(argv=None):
         # orchestrator, package store) cannot load.
         sys.exit(f"qinling-lite-serve: {exc}")
     engine_client = in_process.LocalEngineClient(engine.manager, engine.executor)
-    application = api_app.setup_app(conf, engine_client, storage.load(conf))
+    # One process: the API's /metrics shows the engine's counters and workers too.
+    application = api_app.setup_app(
+        conf,
+        engine_client,
+        storage.load(conf),
+        metric_collectors=[collectors.Workers(engine.orchestrator.worker_counts)],
+    )
     _raise_file_limit(conf.api.max_connections)
     server = api_server.create(application, conf, conf.host, conf.port)
 

@@ -10,6 +10,7 @@ from qinling_lite.config import (
     execution,
     kubernetes,
     local_orchestrator,
+    metrics,
     resource_limits,
     storage,
     swift,
@@ -28,6 +29,7 @@ _GROUP_MODULES = (
     local_orchestrator,
     kubernetes,
     webhook,
+    metrics,
 )
 # Every module of options, in that order: [DEFAULT], those groups, then the trustee's.
 MODULES = (default, *_GROUP_MODULES, trustee)

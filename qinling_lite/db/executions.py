@@ -167,6 +167,7 @@ class ClaimedExecution(NamedTuple):
     retry_attempt: int
     dead_letter_of: str | None
     retry: RetrySettings
+    created_at: datetime.datetime | None = None  # None only where tests build one by hand
 
 
 # The function's columns a worker needs; the function id tells whether it still exists.
@@ -269,6 +270,7 @@ def claim(id: str, engine_id: str, lease: float) -> ClaimedExecution | None:
                 _E.c.description.label("execution_description"),
                 _E.c.retry_attempt,
                 _E.c.dead_letter_of,
+                _E.c.created_at,
                 _F.c.retry_attempts,
                 _F.c.retry_on,
                 _F.c.dead_letter_function_id,
@@ -293,6 +295,7 @@ def claim(id: str, engine_id: str, lease: float) -> ClaimedExecution | None:
         retry_attempt=row.retry_attempt,
         dead_letter_of=row.dead_letter_of,
         retry=RetrySettings(row.retry_attempts, row.retry_on, row.dead_letter_function_id),
+        created_at=row.created_at,
     )
     if execution.attempts == 1:
         _count(execution.function.function_id, execution.function.function_version)

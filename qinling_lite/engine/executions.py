@@ -9,6 +9,8 @@ from oslo_log import log as logging
 from qinling_lite import exceptions, function_code, function_input, status
 from qinling_lite.db import executions as executions_db
 from qinling_lite.db import functions as functions_db
+from qinling_lite.metrics import definitions as metrics
+from qinling_lite.metrics import triggers
 from qinling_lite.orchestrator import base as orchestrator_base
 from qinling_lite.runtime import protocol
 
@@ -51,15 +53,18 @@ class ExecutionRunner:
         self._running = set()
         self._lock = threading.Lock()
 
-    def run(self, execution_id, request_id=None):
+    def run(self, execution_id, request_id=None, takeover=False):
         """Run an execution no engine holds; its final state, or None if it is not ours.
 
         ``request_id``: the id of the API request that asked for it (none when a sweep
         runs it), passed on to the worker, which logs it with the execution's id.
+        ``takeover``: it was running under a lease that ran out (counted if claimed).
         """
         execution = executions_db.claim(execution_id, self.engine_id, self._lease)
         if execution is None:
             return None
+        if takeover:
+            metrics.TAKEOVERS.inc()
         with self._lock:
             self._running.add(execution_id)
         try:
@@ -104,6 +109,12 @@ class ExecutionRunner:
                 execution.id,
             )
             return None
+        metrics.record_execution(
+            triggers.of(execution.description),
+            outcome,
+            None if engine_side else result["duration"],
+            execution.created_at,
+        )
         LOG.info(
             "Execution %s of function %s: %s in %.3f s",
             execution.id,

@@ -21,6 +21,7 @@ LOG = logging.getLogger(__name__)
 IDLE_CHECK_INTERVAL = 60
 SWEEP_BATCH = 200
 DRAIN_POLL = 0.1
+EPOCH = datetime.datetime(1970, 1, 1)
 
 
 class EngineService:
@@ -102,10 +103,16 @@ class EngineService:
         for runtime in runtimes_db.list_with_status([status.DELETING], before=cutoff):
             self.executor.submit(self.manager.delete_runtime, None, runtime.id)
         stale = executions_db.list_stale(cutoff, SWEEP_BATCH)
-        if stale:
-            LOG.warning("Taking over %d executions no engine runs", len(stale))
+        if not stale:
+            return
+        LOG.warning("Taking over %d executions no engine runs", len(stale))
+        # Nothing is pending since before the epoch: those running under a lease that ran out.
+        expired = set(executions_db.list_stale(EPOCH, SWEEP_BATCH))
         for execution_id in stale:
-            self._dispatch(execution_id)
+            if execution_id in expired:
+                self.executor.submit(self.runner.run, execution_id, takeover=True)
+            else:
+                self._dispatch(execution_id)
 
     def _dispatch_retries(self):
         """Run the retries whose backoff is over (any engine may: the claim keeps each to

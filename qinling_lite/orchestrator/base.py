@@ -119,6 +119,11 @@ class Orchestrator(abc.ABC):
     def stop(self) -> None:
         """Kill every worker (process shutdown)."""
 
+    def worker_counts(self) -> dict[str, dict[str, int]]:
+        """This engine's workers per runtime id and state, for metrics: ``free``
+        (pre-warmed, unbound), ``idle`` and ``busy`` (bound); the states it can tell."""
+        return {}
+
 
 class ImageFunctions(abc.ABC):
     """Capability: runs image functions (``code.source`` ``image``), one container per

@@ -93,6 +93,9 @@ class BoundFunctions:
     def scale_down(self, function_id, version, count):
         self._bindings.scale_down(function_id, version, count)
 
+    def worker_counts(self):
+        return self._bindings.counts()
+
 
 class Bindings:
     """The function versions' records and which worker is bound to which.
@@ -248,6 +251,15 @@ class Bindings:
         """The workers bound to the entries ``match(function)`` selects."""
         with self.cond:
             return [w for w, function in self._owner.items() if match(function)]
+
+    def counts(self):
+        """Per runtime id, how many bound workers are ``idle`` and ``busy``."""
+        counts = {}
+        with self.cond:
+            for worker, function in self._owner.items():
+                states = counts.setdefault(function.runtime_id, {"idle": 0, "busy": 0})
+                states["busy" if worker in function.busy else "idle"] += 1
+        return counts
 
     def names(self, function_id, version):
         """Names of the function version's workers."""

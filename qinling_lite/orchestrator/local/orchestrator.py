@@ -166,6 +166,15 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
             self._wake.set()
         return {"total": available + bound, "available": available}
 
+    def worker_counts(self):
+        counts = super().worker_counts()
+        with self._cond:
+            for runtime_id in counts.keys() | self._pools.keys():
+                pool = self._pools.get(runtime_id)
+                states = counts.setdefault(runtime_id, {"idle": 0, "busy": 0})
+                states["free"] = len(pool.idle) if pool else 0
+        return counts
+
     # --- function workers (worker, scale_up, scale_down: bindings.BoundFunctions) --
 
     def release_function(self, function_id, version=None):
