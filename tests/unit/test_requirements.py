@@ -14,7 +14,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
-FIRST_PARTY = {"benchmarks", "qinling_lite", "tests"}  # benchmarks.deployments
+FIRST_PARTY = {
+    "benchmarks",  # benchmarks.deployments
+    "qinling_lite",
+    "qinling_lite_client",  # client/, the openstack CLI plugin
+    "tests",
+}
 # Imported by no module, used all the same: SQLAlchemy's database drivers.
 DRIVERS = {"pymysql", "psycopg2-binary"}
 

@@ -1,0 +1,1 @@
+"""OpenStackClient plugin for qinling-lite, the Qinling v1 API."""

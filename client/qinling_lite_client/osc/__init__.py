@@ -1,0 +1,1 @@
+"""The ``openstack`` commands of the function engine (service type ``function-engine``)."""
