@@ -88,7 +88,7 @@ function pre_install_qinling_lite {
 function install_qinling_lite {
     setup_develop "$QINLING_LITE_DIR" "$(qinling_lite_extras)"
     if [[ "$QINLING_LITE_INSTALL_CLIENT" == "True" ]]; then
-        pip_install "python-qinlingclient==$QINLING_LITE_CLIENT_VERSION"
+        pip_install "$QINLING_LITE_DIR/client"
     fi
 }
 

@@ -203,7 +203,7 @@ def test_stack_local(tmp_path):
     # Install, database, services.
     assert called(calls, "install_package") == [["bubblewrap"]]
     assert called(calls, "setup_develop") == [[str(tmp_path / "opt/stack/qinling-lite"), "mysql"]]
-    assert called(calls, "pip_install") == [["python-qinlingclient==5.1.1"]]
+    assert called(calls, "pip_install") == [[str(tmp_path / "opt/stack/qinling-lite/client")]]
     assert called(calls, "recreate_database") == [["qinling_lite"]]
     assert called(calls, "mysql") == [
         [
