@@ -160,10 +160,10 @@ def update(
     values.update(_retries(ctx, conf, fields, function.project_id, function.id))
     replaced = None
     source = function.code["source"]
+    code = _code(fields["code"]) if "code" in fields else {}
+    if code.get("source", source) != source:
+        raise exceptions.InputError("The function code type can not be changed.")
     if "package" in fields or (source == function_code.SWIFT and "code" in fields):
-        code = _code(fields["code"]) if "code" in fields else {}
-        if code.get("source", source) != source:
-            raise exceptions.InputError("The function code type can not be changed.")
         old_md5 = package_md5(function)
         if source == function_code.SWIFT:
             where = swift_storage.location(

@@ -214,10 +214,10 @@ def test_function_commands(cli, client, runtime, tmp_path):
     (package := tmp_path / "p.zip").write_bytes(make_zip({"hello_world.py": HELLO_WORLD}))
     recoded = cli.json("function", "update", fid, "--package", str(package))
     assert output(client.run(fid)) == "Hello, World"
-    # --container/--object (5.1.1 lost their values): the server ignores Swift code sent
-    # for a package function.
-    kept = cli.json("function", "update", fid, "--container", "c", "--object", "o")
-    assert kept["code"] == recoded["code"] == client.get(f"/v1/functions/{fid}").json()["code"]
+    # --container/--object (5.1.1 lost their values): a package function stays one.
+    _, stderr = cli.error("function", "update", fid, "--container", "c", "--object", "o")
+    assert stderr.startswith("The function code type can not be changed. (HTTP 400)")
+    assert client.get(f"/v1/functions/{fid}").json()["code"] == recoded["code"]
 
     workers = cli.json("function", "worker", "list", fid)
     assert [list(row) for row in workers] == [["Function_id", "Worker_name"]] * len(workers)

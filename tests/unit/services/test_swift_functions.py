@@ -325,6 +325,10 @@ def test_a_package_function_cannot_become_a_swift_function(conf, store, runtime,
     )
     with pytest.raises(exceptions.InputError, match="code type can not be changed"):
         _update(conf, store, package_function, swift, code=SWIFT_CODE, package=io.BytesIO(PACKAGE))
+    # Without a package too: the code is not silently ignored.
+    with pytest.raises(exceptions.InputError, match="code type can not be changed"):
+        _update(conf, store, package_function, swift, code=SWIFT_CODE, name="renamed")
+    assert functions_db.get(package_function.id).name == package_function.name
     assert session.calls == []
 
 
