@@ -45,7 +45,8 @@ def check(request, invoke):
     query parameter by which WSME would take a JSON body from the URL. Then the body:
     415 for a charset other than UTF-8 (RFC 8259 allows no other for JSON, and webob
     would fail on a form in another); 400 for a form that does not parse and a body that
-    is not a JSON object.
+    is not a JSON object, and for a form, even an empty one (pecan parses it while
+    routing), that does not parse or has a part without a name.
     """
     query = request.GET
     if "\x00" in request.path_info or any("\x00" in k + v for k, v in query.items()):
@@ -53,6 +54,8 @@ def check(request, invoke):
     if "__body__" in query:
         raise exceptions.InputError('Unknown argument: "__body__"')
     if not request.content_length:
+        if request.content_type in FORM_TYPES:
+            _parse_form(request)
         return
     if request.charset != "UTF-8":
         raise exceptions.UnsupportedMediaType(
@@ -76,9 +79,12 @@ def check(request, invoke):
 def _parse_form(request):
     """The form fields, parsed now and kept by webob for routing and the controllers."""
     try:
-        return request.POST
+        fields = request.POST
     except ValueError as e:  # e.g. a multipart body without its boundary
         raise exceptions.InputError(f"The form body is malformed: {e}.") from None
+    if any(not isinstance(name, str) for name in fields):  # pecan would pass it as None
+        raise exceptions.InputError("The form body is malformed: a part has no name.")
+    return fields
 
 
 def json_object(request):

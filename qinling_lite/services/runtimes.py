@@ -30,10 +30,10 @@ def update(
 ) -> models.Runtime:
     """Change a runtime. A new image is ``upgrading`` while the engines roll the workers
     to it (the row takes the image when they have); only an available runtime may get
-    one."""
+    one. A null image changes nothing (a runtime always has one)."""
     changes = dict(values)
     runtime = runtimes_db.get(runtime_id, ctx.scope)
-    image = changes.pop("image", runtime.image)
+    image = changes.pop("image", None) or runtime.image
     if image != runtime.image:
         if runtime.status != status.AVAILABLE:
             raise exceptions.RuntimeNotAvailable(runtime_id)

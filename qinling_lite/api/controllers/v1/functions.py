@@ -5,7 +5,7 @@ from pecan import rest
 from webob import compat as webob_compat
 from wsme import types as wtypes
 
-from qinling_lite import function_code
+from qinling_lite import exceptions, function_code
 from qinling_lite.api import (
     caller_swift,
     decoding,
@@ -104,7 +104,9 @@ class FunctionsController(rest.RestController):
         return types.function_view(function)
 
     @pecan.expose("json")
-    def put(self, id, **kwargs):
+    def put(self, id=None, **kwargs):
+        if id is None:  # ``PUT /v1/functions``: as the WSME routes answer it
+            raise exceptions.InputError('Missing argument: "id"')
         request = pecan.request
         ctx = request.context
         function = policy.authorize(
