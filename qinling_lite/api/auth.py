@@ -13,7 +13,7 @@ from keystonemiddleware import auth_token
 
 from qinling_lite.api import errors
 
-PUBLIC_ROUTES = re.compile(r"^/(v1/?)?$|^/v1/webhooks/[^/]+/invoke/?$")
+PUBLIC_ROUTES = re.compile(r"^/(v1/?)?$|^/v1/openapi\.json$|^/v1/webhooks/[^/]+/invoke/?$")
 
 
 def wrap(app, conf):

@@ -244,6 +244,7 @@ MATRIX = [
      (202, 202, 202, 202)),
     ("version document", "GET", "/", {}, (200, 200, 200, 200)),
     ("v1 document", "GET", "/v1/", {}, (200, 200, 200, 200)),
+    ("openapi document", "GET", "/v1/openapi.json", {}, (200, 200, 200, 200)),
 ]  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from qinling_lite.api.controllers.v1 import (
     executions,
     functions,
     jobs,
+    openapi,
     runtimes,
     webhooks,
 )
@@ -25,3 +26,7 @@ class Controller(rest.RestController):
     @errors.wsexpose(types.V1Root)
     def get(self):
         return types.V1Root(uri=f"{pecan.request.application_url}/v1")
+
+
+# Not a Python name: routed explicitly.
+pecan.route(Controller, "openapi.json", openapi.OpenAPIController())
