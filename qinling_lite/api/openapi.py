@@ -31,7 +31,20 @@ QUERY = {
     "project_id": TEXT,
     "download": BOOLEAN,
     "function_version": {"type": "integer", "minimum": 0, "maximum": params.INT_MAX},
-    **dict.fromkeys(("function_id", "status", "description", "retry_of", "dead_letter_of"), TEXT),
+    **dict.fromkeys(
+        (
+            "function_id",
+            "status",
+            "description",
+            "retry_of",
+            "dead_letter_of",
+            "name",
+            "image",
+            "runtime_id",
+            "function_alias",
+        ),
+        TEXT,
+    ),
 }
 
 # Representations: component name -> WSME type (and attributes rendered otherwise).

@@ -57,6 +57,11 @@ def version_number(value, minimum=1):
         raise exceptions.InputError(f"Invalid version number: {value!r}.") from None
 
 
+def filters(**values):
+    """The list filters a request gave, by column (``db.filters``: ``op:value`` forms)."""
+    return {column: value for column, value in values.items() if value is not None}
+
+
 def list_scope(ctx, resource, all_projects, project_id):
     """The project a list is limited to (None: every project) and the extra filters.
 

@@ -39,8 +39,10 @@ def get(id: str, project_id: str | None = None) -> models.Runtime:
     return runtime
 
 
-def list_all(project_id: str | None = None) -> list[models.Runtime]:
-    return crud.list_all(models.Runtime, None, extra=_visible(project_id))
+def list_all(
+    project_id: str | None = None, filters: Mapping[str, str] | None = None
+) -> list[models.Runtime]:
+    return crud.list_all(models.Runtime, None, filters, extra=_visible(project_id))
 
 
 def update(id: str, values: Mapping[str, Any]) -> models.Runtime:

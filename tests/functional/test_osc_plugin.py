@@ -91,7 +91,9 @@ def test_runtime_commands(cli, client):
     rows = cli.json("runtime", "list")
     assert all(list(row) == capitalised(RUNTIME_FIELDS) for row in rows)
     assert {created["id"], guide["id"]} <= {row["Id"] for row in rows}
-    # The filter goes to the server, which has none for runtimes.
+    # The filters go to the server: runtimes filter on name, image and status only.
+    named = cli.json("runtime", "list", "--filter", f"name={guide['name']}")
+    assert [row["Id"] for row in named] == [guide["id"]]
     _, stderr = cli.error("runtime", "list", "--filter", "project_id=default")
     assert stderr.strip() == 'Unknown argument: "project_id" (HTTP 400)'
 

@@ -27,11 +27,12 @@ class AliasesController(rest.RestController):
         )
         return types.FunctionAlias.from_db(alias)
 
-    @errors.wsexpose(types.FunctionAliases, wtypes.text, wtypes.text)
-    def get_all(self, all_projects=None, project_id=None):
+    @errors.wsexpose(types.FunctionAliases, *[wtypes.text] * 4)
+    def get_all(self, all_projects=None, project_id=None, name=None, function_id=None):
         project, filters = params.list_scope(
             pecan.request.context, "function_alias", all_projects, project_id
         )
+        filters.update(params.filters(name=name, function_id=function_id))
         aliases = aliases_db.list_all(project, filters)
         return types.FunctionAliases(
             function_aliases=[types.FunctionAlias.from_db(a) for a in aliases]

@@ -78,11 +78,12 @@ class FunctionsController(rest.RestController):
         pecan.response.status = 201
         return types.function_view(function)
 
-    @errors.wsexpose(types.Functions, wtypes.text, wtypes.text)
-    def get_all(self, all_projects=None, project_id=None):
+    @errors.wsexpose(types.Functions, *[wtypes.text] * 4)
+    def get_all(self, all_projects=None, project_id=None, name=None, runtime_id=None):
         project, filters = params.list_scope(
             pecan.request.context, "function", all_projects, project_id
         )
+        filters.update(params.filters(name=name, runtime_id=runtime_id))
         functions = functions_db.list_all(project, filters)
         return types.Functions(functions=[types.Function.from_db(f) for f in functions])
 

@@ -22,9 +22,10 @@ class JobsController(rest.RestController):
         authorize = functools.partial(policy.authorize, ctx, "job:create")
         return types.Job.from_db(jobs_service.create(ctx, _given(body), authorize))
 
-    @errors.wsexpose(types.Jobs, wtypes.text, wtypes.text)
-    def get_all(self, all_projects=None, project_id=None):
+    @errors.wsexpose(types.Jobs, *[wtypes.text] * 5)
+    def get_all(self, all_projects=None, project_id=None, name=None, status=None, function_id=None):
         project, filters = params.list_scope(pecan.request.context, "job", all_projects, project_id)
+        filters.update(params.filters(name=name, status=status, function_id=function_id))
         jobs = jobs_service.list_all(project, filters)
         return types.Jobs(jobs=[types.Job.from_db(j) for j in jobs])
 

@@ -2,8 +2,9 @@
 
 import pecan
 from pecan import rest
+from wsme import types as wtypes
 
-from qinling_lite.api import errors, policy, types
+from qinling_lite.api import errors, params, policy, types
 from qinling_lite.db import runtimes as runtimes_db
 from qinling_lite.services import runtimes as runtimes_service
 
@@ -27,11 +28,12 @@ class RuntimesController(rest.RestController):
         created = runtimes_service.create(request.context, request.engine, runtime.to_values())
         return types.Runtime.from_db(created)
 
-    @errors.wsexpose(types.Runtimes)
-    def get_all(self):
+    @errors.wsexpose(types.Runtimes, wtypes.text, wtypes.text, wtypes.text)
+    def get_all(self, name=None, image=None, status=None):
         ctx = pecan.request.context
         policy.enforce(ctx, "runtime:get_all")
-        runtimes = runtimes_db.list_all(ctx.scope)
+        filters = params.filters(name=name, image=image, status=status)
+        runtimes = runtimes_db.list_all(ctx.scope, filters)
         return types.Runtimes(runtimes=[types.Runtime.from_db(r) for r in runtimes])
 
     @errors.wsexpose(types.Runtime, types.UUID)

@@ -106,10 +106,18 @@ class WebhooksController(rest.RestController):
         authorize = functools.partial(policy.authorize, ctx, "webhook:create")
         return _view(webhooks_service.create(ctx, request.conf, body.to_values(), authorize))
 
-    @errors.wsexpose(types.Webhooks, wtypes.text, wtypes.text)
-    def get_all(self, all_projects=None, project_id=None):
+    @errors.wsexpose(types.Webhooks, *[wtypes.text] * 5)
+    def get_all(
+        self, all_projects=None, project_id=None, function_id=None, function_alias=None,
+        description=None,
+    ):  # fmt: skip
         project, filters = params.list_scope(
             pecan.request.context, "webhook", all_projects, project_id
+        )
+        filters.update(
+            params.filters(
+                function_id=function_id, function_alias=function_alias, description=description
+            )
         )
         webhooks = webhooks_service.list_all(project, filters)
         return types.Webhooks(webhooks=[_view(w) for w in webhooks])
