@@ -109,13 +109,18 @@ async def _invoke(port, request):
     return answer.split(b" ", 2)[1].decode() if answer else "empty"
 
 
-def burst(port, path, count):
-    """Outcome counts of ``count`` concurrent webhook POSTs on new connections."""
-    body = json.dumps({"alarm": "burst"}).encode()
-    request = (
+def webhook_post(path, alarm):
+    """The bytes of a webhook POST of ``{"alarm": alarm}`` on a connection of its own."""
+    body = json.dumps({"alarm": alarm}).encode()
+    return (
         f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
+
+
+def burst(port, path, count):
+    """Outcome counts of ``count`` concurrent webhook POSTs on new connections."""
+    request = webhook_post(path, "burst")
 
     async def run():
         return await asyncio.gather(*(_invoke(port, request) for _ in range(count)))

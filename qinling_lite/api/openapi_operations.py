@@ -47,10 +47,21 @@ ANY_VERSION = {"version_number": {"type": "integer", "minimum": 0, "maximum": pa
 
 
 def _crud(
-    path, item, name, schema, listed, body, update_body=None, query=LIST, extra=(), download=False
+    path,
+    item,
+    name,
+    schema,
+    listed,
+    body,
+    update_body=None,
+    query=LIST,
+    extra=(),
+    download=False,
+    create_extra=(),
 ):
     """Create, list, show, update (with ``update_body``) and delete of a collection;
-    ``download``: show answers the package with ``?download=true``."""
+    ``download``: show answers the package with ``?download=true``; ``create_extra``:
+    error statuses of the create only."""
     one = f"{path}/{{{item}}}"
     shown = (
         {"errors": READ + ONE + ENGINE, "query": ("download",), "media": (JSON, ZIP)}
@@ -58,7 +69,9 @@ def _crud(
         else {"errors": READ + ONE}
     )
     operations = [
-        Operation("POST", path, f"Create a {name}", 201, schema, WRITE + ONE + extra, body),
+        Operation(
+            "POST", path, f"Create a {name}", 201, schema, WRITE + ONE + extra + create_extra, body
+        ),
         Operation("GET", path, f"List {path.rsplit('/', 1)[1]}", 200, listed, query=query),
         Operation("GET", one, f"Show a {name}", 200, schema, **shown),
         Operation("DELETE", one, f"Delete a {name}", 204, None, READ + ONE + extra),
@@ -155,6 +168,7 @@ OPERATIONS = [
         "ExecutionBody",
         query=EXECUTION_FILTERS,
         extra=(409,) + ENGINE,
+        create_extra=(429,),  # a full backlog (503 too): an asynchronous execution
     ),
     Operation("GET", "/v1/executions/{execution_id}/log", "Show an execution's log", 200,
               "Log", READ + ONE, media=(TEXT,)),

@@ -1,9 +1,35 @@
-"""Retries of failed asynchronous executions, [execution]."""
+"""Asynchronous executions: their backlog and the retries of failed ones, [execution]."""
 
 from oslo_config import cfg
 
-group = cfg.OptGroup("execution", title="Execution retry options")
+group = cfg.OptGroup("execution", title="Asynchronous executions: backlog and retries")
 opts = [
+    cfg.IntOpt(
+        "max_pending_executions",
+        default=10000,
+        min=0,
+        help="Most pending executions (recorded, not yet running: all projects and "
+        "functions) before a new asynchronous one is refused: a webhook invocation or "
+        "POST /v1/executions with sync=false then answers 503 with Retry-After and "
+        "records nothing. It bounds the backlog an alarm storm or a flood leaves, and "
+        "the time its last execution waits, while never refusing a normal load: the "
+        "default holds minutes of a busy deployment's arrivals. Admission counts up to "
+        "this many rows of an index on each such request, so keep it within tens of "
+        "thousands. Concurrent requests may overshoot it by as many as are admitted at "
+        "once (API threads across processes). Job runs, retries and dead-letter "
+        "executions are never refused, but count. 0: no limit.",
+    ),
+    cfg.IntOpt(
+        "max_pending_per_function",
+        default=2000,
+        min=0,
+        help="Most pending executions of one function (all its versions) before a new "
+        "asynchronous one of it is refused with 429 and Retry-After (nothing recorded), "
+        "so that one function's flood cannot fill max_pending_executions alone. Size it "
+        "above the largest burst one function receives (e.g. the alarms one Aodh "
+        "evaluation fires at its webhook) minus what its workers run meanwhile. 0: no "
+        "limit.",
+    ),
     cfg.IntOpt(
         "default_retry_attempts",
         default=0,

@@ -106,6 +106,24 @@ def create(values: Mapping[str, Any]) -> models.Execution:
     return models.Execution(**row)
 
 
+def _pending_up_to(limit: int, *where: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+    """The number of pending executions matching ``where``, counted up to ``limit``."""
+    rows = sa.select(sa.literal(1)).where(_E.c.status == status.PENDING, *where).limit(limit)
+    return sa.select(sa.func.count()).select_from(rows.subquery()).scalar_subquery()
+
+
+def count_pending(function_id: str, function_limit: int, total_limit: int) -> tuple[int, int]:
+    """Pending executions of the function and of every function, each counted up to its
+    limit only: two index range scans of at most ``limit`` entries, in one query."""
+    query = sa.select(
+        _pending_up_to(function_limit, _E.c.function_id == function_id),
+        _pending_up_to(total_limit),
+    )
+    with db_session.read_connection() as connection:
+        function_count, total_count = connection.execute(query).one()
+    return function_count, total_count
+
+
 def get(id: str, project_id: str | None = None) -> models.Execution:
     with db_session.reader() as session:
         return crud.one(session, models.Execution, id, project_id, "Execution")

@@ -156,6 +156,8 @@ class Execution(Base):
         sa.Index("executions_status_created_at_idx", "status", "created_at"),
         sa.Index("executions_status_lease_expires_at_idx", "status", "lease_expires_at"),
         sa.Index("executions_status_not_before_idx", "status", "not_before"),
+        # Admission counts a function's pending executions (its backlog) on this index.
+        sa.Index("executions_function_id_status_idx", "function_id", "status"),
     )
 
     function_id: orm.Mapped[str] = orm.mapped_column(sa.String(36), nullable=False, index=True)

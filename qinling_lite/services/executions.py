@@ -5,9 +5,11 @@ recording half) job ticks: the row is committed before an engine hears of it, so
 execution the API accepted is never lost, whatever the engine or the broker do.
 """
 
+import random
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, Protocol
 
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from qinling_lite import context, exceptions, status
@@ -20,6 +22,10 @@ LOG = logging.getLogger(__name__)
 # Runtimes whose workers run executions: during an image update the old ones still serve
 # (Qinling answered 409).
 RUNNABLE = (status.AVAILABLE, status.UPGRADING)
+
+# Seconds a caller refused for a full backlog is told to wait: a random number between
+# this and twice it, so that the callers of a flood refused together come back spread.
+BACKLOG_RETRY_AFTER = 5
 
 # The caller's permission on a target, as the API's policy decides it (raises if denied).
 Authorize = Callable[[executions_db.ExecutionTarget], object]
@@ -60,6 +66,36 @@ def resolve_target(
     target = executions_db.get_target(function_id, ctx.scope, version)
     authorize(target)
     return Resolved(target, version)
+
+
+def admit_async(conf: cfg.ConfigOpts, function_id: str) -> None:
+    """Let a new asynchronous execution of the function be recorded only while the
+    backlog of pending executions is below ``[execution] max_pending_per_function``
+    (else TooManyRequests, 429) and ``max_pending_executions`` (else Busy, 503), both
+    with Retry-After. Concurrent admissions may overshoot a limit by their number."""
+    options = conf.execution
+    per_function, total = options.max_pending_per_function, options.max_pending_executions
+    if not (per_function or total):
+        return
+    function_count, total_count = executions_db.count_pending(function_id, per_function, total)
+    if per_function and function_count >= per_function:
+        raise exceptions.TooManyRequests(
+            f"Function {function_id} has {per_function} pending executions, the most it "
+            "may have ([execution] max_pending_per_function); nothing was recorded: retry "
+            "after Retry-After seconds.",
+            retry_after=_backlog_retry_after(),
+        )
+    if total and total_count >= total:
+        raise exceptions.Busy(
+            f"{total} executions are pending, the most this deployment queues "
+            "([execution] max_pending_executions); nothing was recorded: retry after "
+            "Retry-After seconds.",
+            retry_after=_backlog_retry_after(),
+        )
+
+
+def _backlog_retry_after() -> int:
+    return random.randint(BACKLOG_RETRY_AFTER, 2 * BACKLOG_RETRY_AFTER)
 
 
 def start(

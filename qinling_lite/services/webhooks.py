@@ -114,9 +114,11 @@ def admit(
     conf: cfg.ConfigOpts, webhook_id: str, invocation: webhook_auth.Invocation
 ) -> webhooks_db.WebhookTarget:
     """The target of an invocation that passes the webhook's authentication (else 401,
-    403; always 401 for an anonymous webhook under ``[webhook] require_auth``) and its
-    rate limit (else 429). A refused invocation records nothing; an admitted one counts
-    against the limit."""
+    403; always 401 for an anonymous webhook under ``[webhook] require_auth``), for an
+    asynchronous webhook the backlog limits (else 429 or 503, see
+    ``executions_service.admit_async``), and its rate limit (else 429). A refused
+    invocation records nothing and does not count against the rate limit; an admitted
+    one counts."""
     target = webhooks_db.get_target(webhook_id)
     method = webhook_auth.method(target.auth)
     if conf.webhook.require_auth and not method.authenticates:
@@ -125,6 +127,8 @@ def admit(
             "require_auth): the webhook's owner must switch it to token or hmac auth."
         )
     method.check(invocation, target)
+    if not target.sync:
+        executions_service.admit_async(conf, target.function.function_id)
     if target.rate_limit:
         window = int(invocation.received_at // RATE_WINDOW)
         if not webhooks_db.count_invocation(target.webhook_id, target.rate_limit, window):

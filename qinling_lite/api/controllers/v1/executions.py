@@ -7,10 +7,20 @@ import webob
 from pecan import rest
 from wsme import types as wtypes
 
-from qinling_lite import function_input
+from qinling_lite import exceptions, function_input
 from qinling_lite.api import errors, params, policy, types
 from qinling_lite.services import executions as executions_service
 from qinling_lite.services import validation
+
+
+def _admit_async(conf, function_id):
+    """``executions_service.admit_async``, its refusal's Retry-After on the answer: WSME
+    renders the error, without the exception's headers."""
+    try:
+        executions_service.admit_async(conf, function_id)
+    except (exceptions.TooManyRequests, exceptions.Busy) as e:
+        pecan.response.headers.update(e.headers)
+        raise
 
 
 class ExecutionLogController(rest.RestController):
@@ -53,12 +63,15 @@ class ExecutionsController(rest.RestController):
         }
         if fields.get("description"):
             values["description"] = fields["description"]
+        sync = body.sync is not False  # null: the default, true
+        if not sync:
+            _admit_async(request.conf, resolved.target.function_id)
         execution = executions_service.start(
             ctx,
             request.engine,
             resolved,
             values,
-            sync=body.sync is not False,  # null: the default, true
+            sync=sync,
             timeout_margin=request.conf.api.sync_execution_margin,
         )
         return types.Execution.from_db(execution)
