@@ -185,7 +185,7 @@ def serving(source, config=""):
 
 
 def measure(source, args):
-    """Figures (a), (b) and (c) of one server of ``source``."""
+    """Figures (a), (b) and (c) of one server of ``source`` (only (a) with ``--sync-only``)."""
     figures = {}
     with serving(source) as (api, runtime_id, _):
         # (a) warm sync latency
@@ -199,6 +199,8 @@ def measure(source, args):
             latencies.append((time.perf_counter() - started) * 1000)
         figures["sync_p50_ms"] = statistics.median(latencies)
         figures["sync_p99_ms"] = percentile(latencies, 0.99)
+        if args.sync_only:
+            return figures
 
         # (c) first execution of a new function on a warm pool
         _, pool = api.request("GET", f"/v1/runtimes/{runtime_id}/pool")
@@ -245,16 +247,18 @@ def main():
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--source", action="append", help="LABEL=DIR, repeatable")
+    parser.add_argument("--sync-only", action="store_true", help="only figure (a)")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
+    if not args.sync_only and not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     sources = dict(s.split("=", 1) for s in args.source or [f"this={HERE.parent}"])
     rounds = {label: [] for label in sources}
     for _ in range(args.rounds):
         for label, source in sources.items():
             figures = measure(str(pathlib.Path(source).resolve()), args)
-            figures["bare_pecan_rps"] = bare_pecan_rps(args)
-            figures["webhook_ratio"] = figures["webhook_rps"] / figures["bare_pecan_rps"]
+            if not args.sync_only:
+                figures["bare_pecan_rps"] = bare_pecan_rps(args)
+                figures["webhook_ratio"] = figures["webhook_rps"] / figures["bare_pecan_rps"]
             rounds[label].append(figures)
             print(label, json.dumps({k: round(v, 3) for k, v in figures.items()}), flush=True)
 
@@ -269,15 +273,16 @@ def main():
             f"(a) warm sync execution, {args.sync_runs} runs: "
             f"p50 {figures['sync_p50_ms']:.2f} ms, p99 {figures['sync_p99_ms']:.2f} ms"
         )
-        print(
-            f"(b) webhook 202 throughput, {args.connections} clients: "
-            f"{figures['webhook_rps']:.0f} req/s; bare pecan {figures['bare_pecan_rps']:.0f} "
-            f"req/s; ratio {figures['webhook_ratio']:.2f}"
-        )
-        print(
-            f"(c) first execution of a new function on a warm pool, {args.new_functions} "
-            f"functions: p50 {figures['first_execution_p50_ms']:.2f} ms"
-        )
+        if not args.sync_only:
+            print(
+                f"(b) webhook 202 throughput, {args.connections} clients: "
+                f"{figures['webhook_rps']:.0f} req/s; bare pecan {figures['bare_pecan_rps']:.0f} "
+                f"req/s; ratio {figures['webhook_ratio']:.2f}"
+            )
+            print(
+                f"(c) first execution of a new function on a warm pool, {args.new_functions} "
+                f"functions: p50 {figures['first_execution_p50_ms']:.2f} ms"
+            )
         if figures is not first:
             ratios = {k: round(v / first[k], 3) for k, v in figures.items()}
             print(f"ratios to {next(iter(medians))}: {json.dumps(ratios)}")
