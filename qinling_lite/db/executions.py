@@ -377,7 +377,7 @@ def list_stale(pending_before: datetime.datetime, limit: int) -> list[str]:
                     _E.c.created_at < pending_before,
                     _due(now),
                 ),
-                sa.and_(_E.c.status == status.RUNNING, _E.c.lease_expires_at < now),
+                _lease_ran_out(now),
             )
         )
         .order_by(_E.c.created_at)
@@ -385,6 +385,23 @@ def list_stale(pending_before: datetime.datetime, limit: int) -> list[str]:
     )
     with db_session.read_connection() as connection:
         return list(connection.scalars(query))
+
+
+def list_lease_ran_out(limit: int) -> list[str]:
+    """Ids of executions running under a lease that ran out (their engine is gone),
+    oldest first: those of ``list_stale`` an engine takes over."""
+    query = (
+        sa.select(_E.c.id)
+        .where(_lease_ran_out(timeutils.utcnow()))
+        .order_by(_E.c.created_at)
+        .limit(limit)
+    )
+    with db_session.read_connection() as connection:
+        return list(connection.scalars(query))
+
+
+def _lease_ran_out(now: datetime.datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(_E.c.status == status.RUNNING, _E.c.lease_expires_at < now)
 
 
 def list_due_retries(now: datetime.datetime, limit: int) -> list[str]:

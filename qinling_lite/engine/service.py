@@ -21,7 +21,6 @@ LOG = logging.getLogger(__name__)
 IDLE_CHECK_INTERVAL = 60
 SWEEP_BATCH = 200
 DRAIN_POLL = 0.1
-EPOCH = datetime.datetime(1970, 1, 1)
 
 
 class EngineService:
@@ -106,8 +105,7 @@ class EngineService:
         if not stale:
             return
         LOG.warning("Taking over %d executions no engine runs", len(stale))
-        # Nothing is pending since before the epoch: those running under a lease that ran out.
-        expired = set(executions_db.list_stale(EPOCH, SWEEP_BATCH))
+        expired = set(executions_db.list_lease_ran_out(SWEEP_BATCH))
         for execution_id in stale:
             if execution_id in expired:
                 self.executor.submit(self.runner.run, execution_id, takeover=True)
