@@ -29,10 +29,12 @@ COMMANDS_5_1_1 = {
 }  # fmt: skip
 
 
-class FakeApi:
-    """Records calls; answers GETs from ``answers`` (a path: a list of answers in turn)."""
+class FakeApi(http.Client):
+    """The real client's requests, recorded instead of sent; answers from ``answers`` (a
+    path: a list of answers in turn)."""
 
     def __init__(self, answers=None):
+        super().__init__(session=None, endpoint="http://server")
         self.calls = []
         self.answers = answers or {}
 
@@ -40,15 +42,6 @@ class FakeApi:
         self.calls.append((method, path, kwargs))
         queue = self.answers.get(path)
         return queue.pop(0) if queue else {"id": FID}
-
-    def get(self, path, params=None):
-        return self.call("GET", path, params=params)
-
-    def post(self, path, body=None, **kwargs):
-        return self.call("POST", path, json=body, **kwargs)
-
-    def put(self, path, body=None, **kwargs):
-        return self.call("PUT", path, json=body, **kwargs)
 
 
 def run(command_class, *argv, api=None):
