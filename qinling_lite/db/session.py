@@ -1,6 +1,8 @@
 """oslo.db's enginefacade for this service: transactions, connections and the engine."""
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,9 +23,11 @@ def writer() -> Any:
     return enginefacade.writer.using(_CONTEXT)
 
 
-def reader() -> Any:
+@contextlib.contextmanager
+def reader() -> Iterator[Any]:
     """A read transaction on an ORM session."""
-    return enginefacade.reader.using(_CONTEXT)
+    with sqlite.reading(), enginefacade.reader.using(_CONTEXT) as session:
+        yield session
 
 
 # The execution hot path (webhook invoke, claim, finish) uses Core statements on a
@@ -33,9 +37,11 @@ def write_connection() -> Any:
     return enginefacade.writer.connection.using(_CONTEXT)
 
 
-def read_connection() -> Any:
+@contextlib.contextmanager
+def read_connection() -> Iterator[Any]:
     """A read transaction on a Core connection."""
-    return enginefacade.reader.connection.using(_CONTEXT)
+    with sqlite.reading(), enginefacade.reader.connection.using(_CONTEXT) as connection:
+        yield connection
 
 
 def get_engine() -> sa.engine.Engine:

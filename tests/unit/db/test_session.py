@@ -6,6 +6,7 @@ fails here instead of silently making a patch a no-op) with what our setup leave
 
 import sqlite3
 import sys
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -86,6 +87,35 @@ def test_transactions_in_one_process_queue_on_the_lock_and_release_it(engine):
         connection.close()
     with engine.begin() as connection:  # would wait forever on a lock left held
         connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+
+
+def test_reads_neither_take_nor_wait_for_the_write_lock(engine):
+    """A read transaction runs while another thread holds a write transaction open,
+    and sees what was committed before it (WAL), not the writer's uncommitted row."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+    writing, done = threading.Event(), threading.Event()
+
+    def writer():
+        with db_session.write_connection() as connection:
+            connection.exec_driver_sql("INSERT INTO t VALUES (2)")
+            writing.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert writing.wait(10)
+        with db_session.read_connection() as connection:
+            assert connection.exec_driver_sql("SELECT x FROM t").scalars().all() == [1]
+        with db_session.reader() as session:
+            assert session.execute(sa.text("SELECT count(*) FROM t")).scalar() == 1
+    finally:
+        done.set()
+        thread.join(10)
+    with db_session.read_connection() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 2
 
 
 @pytest.mark.parametrize(
