@@ -47,27 +47,34 @@ def target_of(row: Mapping[str, Any]) -> ExecutionTarget:
     return ExecutionTarget(**{field: row[field] for field in ExecutionTarget._fields})
 
 
+def _target_query(scoped: bool) -> sa.Select[Any]:
+    query = (
+        sa.select(*TARGET_COLUMNS)
+        .select_from(_F.outerjoin(_R, _R.c.id == _F.c.runtime_id))
+        .where(_F.c.id == sa.bindparam("function_id"))
+    )
+    return query.where(_F.c.project_id == sa.bindparam("project_id")) if scoped else query
+
+
+# The hot path's statements are built once, with bound parameters: building and keying
+# a statement costs more than running it.
+_TARGET_QUERIES = {scoped: _target_query(scoped) for scoped in (False, True)}
+_VERSION_EXISTS = sa.select(_V.c.id).where(
+    _V.c.function_id == sa.bindparam("function_id"),
+    _V.c.version_number == sa.bindparam("version"),
+)
+
+
 def get_target(
     function_id: str, project_id: str | None = None, version: int = 0
 ) -> ExecutionTarget:
     """The execution target of the function in the project; a version other than 0 must
     exist (NotFound otherwise)."""
-    query = (
-        sa.select(*TARGET_COLUMNS)
-        .select_from(_F.outerjoin(_R, _R.c.id == _F.c.runtime_id))
-        .where(_F.c.id == function_id)
-    )
-    if project_id is not None:
-        query = query.where(_F.c.project_id == project_id)
+    params = {"function_id": function_id, "project_id": project_id, "version": version}
     with db_session.read_connection() as connection:
-        row = connection.execute(query).first()
+        row = connection.execute(_TARGET_QUERIES[project_id is not None], params).first()
         if row is not None and version:
-            exists = connection.scalar(
-                sa.select(_V.c.id).where(
-                    _V.c.function_id == function_id, _V.c.version_number == version
-                )
-            )
-            if exists is None:
+            if connection.scalar(_VERSION_EXISTS, params) is None:
                 raise exceptions.NotFound(
                     "FunctionVersion", function_id=function_id, version_number=version
                 )
@@ -92,10 +99,13 @@ def new_row(values: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
+_INSERT = sa.insert(_E)
+
+
 def insert(connection: sa.Connection, values: Mapping[str, Any]) -> dict[str, Any]:
     """Insert a new pending execution within ``connection``'s transaction; its row."""
     row = new_row(values)
-    connection.execute(sa.insert(_E).values(row))
+    connection.execute(_INSERT, row)
     return row
 
 
@@ -106,21 +116,33 @@ def create(values: Mapping[str, Any]) -> models.Execution:
     return models.Execution(**row)
 
 
-def _pending_up_to(limit: int, *where: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
-    """The number of pending executions matching ``where``, counted up to ``limit``."""
-    rows = sa.select(sa.literal(1)).where(_E.c.status == status.PENDING, *where).limit(limit)
+def _pending_up_to(limit: str, *where: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+    """The number of pending executions matching ``where``, counted up to the bound
+    parameter ``limit``."""
+    rows = (
+        sa.select(sa.literal(1))
+        .where(_E.c.status == status.PENDING, *where)
+        .limit(sa.bindparam(limit, type_=sa.Integer))
+    )
     return sa.select(sa.func.count()).select_from(rows.subquery()).scalar_subquery()
+
+
+_COUNT_PENDING = sa.select(
+    _pending_up_to("function_limit", _E.c.function_id == sa.bindparam("function_id")),
+    _pending_up_to("total_limit"),
+)
 
 
 def count_pending(function_id: str, function_limit: int, total_limit: int) -> tuple[int, int]:
     """Pending executions of the function and of every function, each counted up to its
     limit only: two index range scans of at most ``limit`` entries, in one query."""
-    query = sa.select(
-        _pending_up_to(function_limit, _E.c.function_id == function_id),
-        _pending_up_to(total_limit),
-    )
+    params = {
+        "function_id": function_id,
+        "function_limit": function_limit,
+        "total_limit": total_limit,
+    }
     with db_session.read_connection() as connection:
-        function_count, total_count = connection.execute(query).one()
+        function_count, total_count = connection.execute(_COUNT_PENDING, params).one()
     return function_count, total_count
 
 
@@ -235,17 +257,64 @@ def get_worker_target(function_id: str, version: int) -> WorkerTarget:
     return _worker_target(row)
 
 
-def _due(now: datetime.datetime) -> sa.ColumnElement[bool]:
+def _due(now: Any) -> sa.ColumnElement[bool]:
     """Not held back: no ``not_before`` (not a retry) or a backoff that is over."""
     return sa.or_(_E.c.not_before.is_(None), _E.c.not_before <= now)
 
 
-def _claimable(now: datetime.datetime) -> sa.ColumnElement[bool]:
+def _claimable(now: Any) -> sa.ColumnElement[bool]:
     """Pending and due, or running under a lease that ran out (its engine died)."""
     return sa.or_(
         sa.and_(_E.c.status == status.PENDING, _due(now)),
         sa.and_(_E.c.status == status.RUNNING, _E.c.lease_expires_at < now),
     )
+
+
+_NOW = sa.bindparam("now", type_=_E.c.updated_at.type)
+_CLAIM = (
+    sa.update(_E)
+    .where(_E.c.id == sa.bindparam("execution_id"), _claimable(_NOW))
+    .values(
+        status=status.RUNNING,
+        engine_id=sa.bindparam("claimant", type_=_E.c.engine_id.type),
+        lease_expires_at=sa.bindparam("lease_until", type_=_E.c.lease_expires_at.type),
+        attempts=_E.c.attempts + 1,
+        updated_at=_NOW,
+    )
+)
+_CLAIMED = (
+    sa.select(
+        _E.c.id,
+        _E.c.input,
+        _E.c.attempts,
+        _F.c.trust_id,
+        _E.c.function_id,
+        _E.c.function_version,
+        *_WORKER_COLUMNS,
+        _E.c.project_id.label("execution_project_id"),
+        _E.c.sync,
+        _E.c.function_alias,
+        _E.c.description.label("execution_description"),
+        _E.c.retry_attempt,
+        _E.c.dead_letter_of,
+        _E.c.created_at,
+        _F.c.retry_attempts,
+        _F.c.retry_on,
+        _F.c.dead_letter_function_id,
+    )
+    .select_from(
+        _E.outerjoin(_F, _F.c.id == _E.c.function_id)
+        .outerjoin(
+            _V,
+            sa.and_(
+                _V.c.function_id == _E.c.function_id,
+                _V.c.version_number == _E.c.function_version,
+            ),
+        )
+        .outerjoin(_R, _R.c.id == _F.c.runtime_id)
+    )
+    .where(_E.c.id == sa.bindparam("execution_id"))
+)
 
 
 def claim(id: str, engine_id: str, lease: float) -> ClaimedExecution | None:
@@ -256,50 +325,16 @@ def claim(id: str, engine_id: str, lease: float) -> ClaimedExecution | None:
     the same way. The function's execution count is bumped on the first attempt only.
     """
     now = timeutils.utcnow()
+    params = {
+        "execution_id": id,
+        "now": now,
+        "claimant": engine_id,
+        "lease_until": now + datetime.timedelta(seconds=lease),
+    }
     with db_session.write_connection() as connection:
-        claimed = connection.execute(
-            sa.update(_E)
-            .where(_E.c.id == id, _claimable(now))
-            .values(
-                status=status.RUNNING,
-                engine_id=engine_id,
-                lease_expires_at=now + datetime.timedelta(seconds=lease),
-                attempts=_E.c.attempts + 1,
-                updated_at=now,
-            )
-        ).rowcount
-        if not claimed:
+        if not connection.execute(_CLAIM, params).rowcount:
             return None
-        version_join = sa.and_(
-            _V.c.function_id == _E.c.function_id, _V.c.version_number == _E.c.function_version
-        )
-        row = connection.execute(
-            sa.select(
-                _E.c.id,
-                _E.c.input,
-                _E.c.attempts,
-                _F.c.trust_id,
-                _E.c.function_id,
-                _E.c.function_version,
-                *_WORKER_COLUMNS,
-                _E.c.project_id.label("execution_project_id"),
-                _E.c.sync,
-                _E.c.function_alias,
-                _E.c.description.label("execution_description"),
-                _E.c.retry_attempt,
-                _E.c.dead_letter_of,
-                _E.c.created_at,
-                _F.c.retry_attempts,
-                _F.c.retry_on,
-                _F.c.dead_letter_function_id,
-            )
-            .select_from(
-                _E.outerjoin(_F, _F.c.id == _E.c.function_id)
-                .outerjoin(_V, version_join)
-                .outerjoin(_R, _R.c.id == _F.c.runtime_id)
-            )
-            .where(_E.c.id == id)
-        ).one()
+        row = connection.execute(_CLAIMED, params).one()
     execution = ClaimedExecution(
         id=row.id,
         input=row.input,
@@ -320,21 +355,28 @@ def claim(id: str, engine_id: str, lease: float) -> ClaimedExecution | None:
     return execution
 
 
+_COUNT_FUNCTION = (
+    sa.update(_F).where(_F.c.id == sa.bindparam("counted_function")).values(count=_F.c.count + 1)
+)
+_COUNT_VERSION = (
+    sa.update(_V)
+    .where(
+        _V.c.function_id == sa.bindparam("counted_function"),
+        _V.c.version_number == sa.bindparam("counted_version"),
+    )
+    .values(count=_V.c.count + 1)
+)
+
+
 def _count(function_id: str, version: int) -> None:
     """Count an execution on its function or version, in a transaction of its own: the
     counter row is shared by every execution of the function, and holding its lock for
     a whole claim made concurrent claims queue on it."""
-    counted: sa.Update
-    if version == 0:
-        counted = sa.update(_F).where(_F.c.id == function_id).values(count=_F.c.count + 1)
-    else:
-        counted = (
-            sa.update(_V)
-            .where(_V.c.function_id == function_id, _V.c.version_number == version)
-            .values(count=_V.c.count + 1)
-        )
     with db_session.write_connection() as connection:
-        connection.execute(counted)
+        connection.execute(
+            _COUNT_VERSION if version else _COUNT_FUNCTION,
+            {"counted_function": function_id, "counted_version": version},
+        )
 
 
 def renew_leases(engine_id: str, ids: Sequence[str], lease: float) -> None:
@@ -416,6 +458,23 @@ def list_due_retries(now: datetime.datetime, limit: int) -> list[str]:
         return list(connection.scalars(query))
 
 
+_FINISH = (
+    sa.update(_E)
+    .where(
+        _E.c.id == sa.bindparam("execution_id"),
+        _E.c.status == status.RUNNING,
+        _E.c.engine_id == sa.bindparam("holder"),
+    )
+    .values(
+        status=sa.bindparam("outcome", type_=_E.c.status.type),
+        result=sa.bindparam("outcome_result", type_=_E.c.result.type),
+        logs=sa.bindparam("outcome_logs", type_=_E.c.logs.type),
+        lease_expires_at=None,
+        updated_at=sa.bindparam("finished_at", type_=_E.c.updated_at.type),
+    )
+)
+
+
 def finish(
     id: str,
     engine_id: str,
@@ -423,29 +482,25 @@ def finish(
     result: Any,
     logs: str,
     follow_up: Mapping[str, Any] | None = None,
-) -> bool:
-    """Record the one outcome of an execution ``engine_id`` still holds; False if it lost it.
+) -> datetime.datetime | None:
+    """Record the one outcome of an execution ``engine_id`` still holds: when it was
+    recorded (its ``updated_at``), or None if the engine lost it.
 
     ``follow_up``, the values of a new pending execution (a retry of this one, or a
     dead-letter execution), is inserted in the same transaction, so it exists if and
     only if this outcome is recorded: once, whoever else finished or took over.
     """
+    finished_at = timeutils.utcnow()
+    params = {
+        "execution_id": id,
+        "holder": engine_id,
+        "outcome": new_status,
+        "outcome_result": result,
+        "outcome_logs": logs,
+        "finished_at": finished_at,
+    }
     with db_session.write_connection() as connection:
-        finished = connection.execute(
-            sa.update(_E)
-            .where(
-                _E.c.id == id,
-                _E.c.status == status.RUNNING,
-                _E.c.engine_id == engine_id,
-            )
-            .values(
-                status=new_status,
-                result=result,
-                logs=logs,
-                lease_expires_at=None,
-                updated_at=timeutils.utcnow(),
-            )
-        ).rowcount
+        finished = connection.execute(_FINISH, params).rowcount
         if finished and follow_up is not None:
             insert(connection, follow_up)
-    return bool(finished)
+    return finished_at if finished else None

@@ -57,33 +57,35 @@ class WebhookTarget(NamedTuple):
     function: executions_db.ExecutionTarget
 
 
+# Built once: constructing and keying a statement costs more than running it. The
+# alias is resolved at invoke time: the webhook's own version, else its alias's.
+_ALIAS_JOIN = sa.and_(_A.c.name == _W.c.function_alias, _A.c.project_id == _W.c.project_id)
+_TARGET_QUERY = (
+    sa.select(
+        *executions_db.TARGET_COLUMNS,
+        _W.c.id.label("webhook_id"),
+        _W.c.auth,
+        _W.c.secret,
+        _W.c.rate_limit,
+        _W.c.sync,
+        _W.c.input_template,
+        _W.c.function_alias,
+        sa.func.coalesce(_W.c.function_version, _A.c.function_version, 0).label("function_version"),
+    )
+    .select_from(
+        _W.outerjoin(_A, _ALIAS_JOIN)
+        .join(_F, _F.c.id == sa.func.coalesce(_W.c.function_id, _A.c.function_id))
+        .outerjoin(_R, _R.c.id == _F.c.runtime_id)
+    )
+    .where(_W.c.id == sa.bindparam("webhook_id"))
+)
+
+
 def get_target(id: str) -> WebhookTarget:
     """The webhook's target, unscoped: invoking needs no token. An alias is resolved
     now, at invoke time; NotFound if the webhook, its alias or its function is gone."""
-    alias_join = sa.and_(_A.c.name == _W.c.function_alias, _A.c.project_id == _W.c.project_id)
-    query = (
-        sa.select(
-            *executions_db.TARGET_COLUMNS,
-            _W.c.id.label("webhook_id"),
-            _W.c.auth,
-            _W.c.secret,
-            _W.c.rate_limit,
-            _W.c.sync,
-            _W.c.input_template,
-            _W.c.function_alias,
-            sa.func.coalesce(_W.c.function_version, _A.c.function_version, 0).label(
-                "function_version"
-            ),
-        )
-        .select_from(
-            _W.outerjoin(_A, alias_join)
-            .join(_F, _F.c.id == sa.func.coalesce(_W.c.function_id, _A.c.function_id))
-            .outerjoin(_R, _R.c.id == _F.c.runtime_id)
-        )
-        .where(_W.c.id == id)
-    )
     with db_session.read_connection() as connection:
-        row = connection.execute(query).first()
+        row = connection.execute(_TARGET_QUERY, {"webhook_id": id}).first()
     if row is None:
         raise exceptions.NotFound("Webhook", id=id)
     values = row._mapping

@@ -54,7 +54,8 @@ class ExecutionRunner:
         self._lock = threading.Lock()
 
     def run(self, execution_id, request_id=None, takeover=False):
-        """Run an execution no engine holds; its final state, or None if it is not ours.
+        """Run an execution no engine holds; its final state (``status``, ``result``,
+        ``updated_at``) as recorded, or None if it is not ours or not finished.
 
         ``request_id``: the id of the API request that asked for it (none when a sweep
         runs it), passed on to the worker, which logs it with the execution's id.
@@ -103,7 +104,10 @@ class ExecutionRunner:
             LOG.exception("Execution %s failed in the engine", execution.id)
             outcome, result, logs = status.ERROR, _result(started, "Internal service error."), ""
         follow_up = self._retry_policy.follow_up(execution, outcome, result, engine_side)
-        if not executions_db.finish(execution.id, self.engine_id, outcome, result, logs, follow_up):
+        finished_at = executions_db.finish(
+            execution.id, self.engine_id, outcome, result, logs, follow_up
+        )
+        if finished_at is None:
             LOG.warning(
                 "Execution %s was taken over or deleted; its outcome here is dropped",
                 execution.id,
@@ -122,7 +126,7 @@ class ExecutionRunner:
             outcome,
             time.monotonic() - started,
         )
-        return {"status": outcome, "result": result}
+        return {"status": outcome, "result": result, "updated_at": finished_at.isoformat()}
 
     def worker_for(self, function):
         """The FunctionSpec and package loader of a function version (a

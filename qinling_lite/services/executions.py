@@ -5,6 +5,7 @@ recording half) job ticks: the row is committed before an engine hears of it, so
 execution the API accepted is never lost, whatever the engine or the broker do.
 """
 
+import datetime
 import random
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, Protocol
@@ -125,16 +126,31 @@ def start(
         }
     )
     try:
-        engine.create_execution(
+        outcome = engine.create_execution(
             ctx, execution.id, sync=sync, timeout=target.timeout + timeout_margin
         )
     except Exception:
+        outcome = None
         LOG.exception(
             "Execution %s is recorded; the engine did not confirm it and a sweep will "
             "make sure it runs",
             execution.id,
         )
-    return executions_db.get(execution.id) if sync else execution
+    if not sync:
+        return execution
+    return _finished(execution, outcome) or executions_db.get(execution.id)
+
+
+def _finished(execution: models.Execution, outcome: Any) -> models.Execution | None:
+    """The execution as the engine's answer says it was recorded, without reading it
+    back; None if the answer does not say (not finished, or an engine of an older
+    release, which answers no ``updated_at``)."""
+    if not isinstance(outcome, dict) or not outcome.get("updated_at"):
+        return None
+    execution.status = outcome["status"]
+    execution.result = outcome["result"]
+    execution.updated_at = datetime.datetime.fromisoformat(outcome["updated_at"])
+    return execution
 
 
 def get(id: str, scope: str | None) -> models.Execution:

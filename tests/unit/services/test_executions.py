@@ -13,8 +13,9 @@ class RecordingEngine:
     """An engine client that records what it is asked and checks the row is committed;
     a sync call finishes the execution as an engine would."""
 
-    def __init__(self, fail=False):
+    def __init__(self, fail=False, answer=False):
         self.fail = fail
+        self.answer = answer  # answer the outcome as recorded, as the engine's runner does
         self.calls = []
 
     def create_execution(self, ctxt, execution_id, sync, timeout):
@@ -24,7 +25,12 @@ class RecordingEngine:
             raise ConnectionError("broker down")
         if sync:
             executions_db.claim(execution_id, "engine-1", 30)
-            executions_db.finish(execution_id, "engine-1", status.SUCCESS, {"output": 1}, "")
+            finished_at = executions_db.finish(
+                execution_id, "engine-1", status.SUCCESS, {"output": 1}, ""
+            )
+            if self.answer:
+                outcome = {"status": status.SUCCESS, "result": {"output": 1}}
+                return {**outcome, "updated_at": finished_at.isoformat()}
 
 
 def _resolve(ctx, **fields):
@@ -103,6 +109,23 @@ def test_a_sync_start_answers_the_final_row():
         rows.caller(), RecordingEngine(), resolved, {}, sync=True, timeout_margin=0
     )
     assert (execution.status, execution.result) == (status.SUCCESS, {"output": 1})
+
+
+def test_a_sync_start_takes_the_final_row_from_the_engines_answer(monkeypatch):
+    """An engine's answer that says when the outcome was recorded is the final row: it is
+    not read back (one transaction less on every sync execution)."""
+    function = rows.function()
+    resolved = _resolve(rows.caller(), function_id=function.id)
+    reads = []
+    get = executions_db.get
+    monkeypatch.setattr(executions_db, "get", lambda *a: reads.append(a) or get(*a))
+    execution = executions_service.start(
+        rows.caller(), RecordingEngine(answer=True), resolved, {}, sync=True, timeout_margin=0
+    )
+    assert len(reads) == 1  # the engine's own check that the row is pending
+    stored = get(execution.id)
+    columns = ("id", "status", "result", "created_at", "updated_at", "input", "sync")
+    assert {c: getattr(execution, c) for c in columns} == {c: getattr(stored, c) for c in columns}
 
 
 def test_an_unreachable_engine_leaves_the_execution_pending_for_the_sweep():
