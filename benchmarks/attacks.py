@@ -133,7 +133,7 @@ def burst(port, path, count):
 
 def measure(source, seconds, scenarios):
     figures = {}
-    with serving(source, "[local_orchestrator]\npool_size = 1\n") as (api, runtime_id, server):
+    with serving(source, "[local_orchestrator]\npool_size = 1\n") as (api, runtime_id, server, _):
         function_id = api.create_function(runtime_id)
         _, webhook = api.json("POST", "/v1/webhooks", {"function_id": function_id})
         path = f"/v1/webhooks/{webhook['id']}/invoke"

@@ -100,7 +100,7 @@ def measure(args):
     }
     config = "[execution]\n" + "".join(f"{k} = {v}\n" for k, v in options.items() if v is not None)
     figures = {}
-    with serving(str(HERE.parent), config) as (api, runtime_id, server):
+    with serving(str(HERE.parent), config) as (api, runtime_id, server, _):
         function_id = api.create_function(runtime_id)
         _, webhook = api.json("POST", "/v1/webhooks", {"function_id": function_id})
         figures["rss_before_mib"] = peak_rss_mib(server.pid)

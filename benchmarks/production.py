@@ -17,7 +17,6 @@ with ``--database postgresql`` PostgreSQL, servers the tests use).
 """
 
 import argparse
-import collections
 import concurrent.futures
 import contextlib
 import json
@@ -31,7 +30,7 @@ import time
 import urllib.parse
 
 import deployments
-from run import Api, percentile, wrk
+from run import Api, cpu_seconds, percentile, wrk
 
 # Production values: the tests' short sweep would re-dispatch a queue that is merely long.
 ENGINE_OPTIONS = {"lease_time": 30, "pending_sweep_interval": 10, "pending_grace": 30}
@@ -49,25 +48,6 @@ def sync_latencies(api, function_id, runs):
         api.run_sync(function_id)
         latencies.append((time.perf_counter() - started) * 1000)
     return latencies
-
-
-def cpu_seconds(roots):
-    """CPU seconds used so far by processes ``roots``, their live descendants and the
-    children these reaped."""
-    stats, children = {}, collections.defaultdict(list)
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError), open(f"{entry.path}/stat") as stat:
-                fields = stat.read().rpartition(")")[2].split()
-                pid, ppid = int(entry.name), int(fields[1])
-                stats[pid] = sum(int(ticks) for ticks in fields[11:15])
-                children[ppid].append(pid)
-    total, todo = 0, list(roots)
-    while todo:
-        pid = todo.pop()
-        total += stats.get(pid, 0)
-        todo += children[pid]
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def end_to_end(shape, function_id, path, invocations, connections):

@@ -2,7 +2,10 @@
 
 (a) sync execution latency of a warm no-op function, p50 and p99;
 (b) webhook 202 throughput with 32 concurrent clients (wrk), beside a bare pecan app
-    answering 202 under the same WSGI server, as a ratio;
+    answering 202 under gunicorn -w2 and under the same WSGI server, as ratios; then,
+    once every execution the round recorded succeeded, the CPU time spent per execution
+    by the server process (API and engine) and by the workers, and the executions per
+    second from the round's start to the last success;
 (c) first execution of a new function on a warm pool, p50.
 
 Run: ``python benchmarks/run.py [--rounds N] [--source LABEL=DIR ...]`` (needs ``wrk``:
@@ -14,6 +17,7 @@ after in the same run.
 """
 
 import argparse
+import collections
 import contextlib
 import http.client
 import io
@@ -23,6 +27,7 @@ import pathlib
 import re
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -35,6 +40,7 @@ from qinling_lite import config
 HERE = pathlib.Path(__file__).parent
 SERVE = "import sys; from qinling_lite.cmd import serve; sys.exit(serve.main())"
 NOOP = "def main(**kwargs):\n    return None\n"
+SETTLE_TIMEOUT = 300  # seconds for the executions of a round to succeed
 AODH_EVENT = (
     HERE.parent / "tests" / "functional" / "fixtures" / "aodh-alarm-event.json"
 ).read_text()
@@ -126,6 +132,7 @@ def start(argv, log, port, **popen_options):
 
 
 def wrk(url, seconds, connections):
+    """Requests per second of a wrk round of webhook-shaped POSTs, all of them 2xx."""
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     body = json.dumps(AODH_EVENT)
     script.write(
@@ -148,10 +155,37 @@ def wrk(url, seconds, connections):
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
+def cpu_seconds(roots):
+    """CPU seconds used so far by processes ``roots``, their live descendants and the
+    children these reaped."""
+    stats, children = {}, collections.defaultdict(list)
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError), open(f"{entry.path}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+                pid, ppid = int(entry.name), int(fields[1])
+                stats[pid] = sum(int(ticks) for ticks in fields[11:15])
+                children[ppid].append(pid)
+    total, todo = 0, list(roots)
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, 0)
+        todo += children[pid]
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds(pid):
+    """CPU seconds process ``pid`` itself used so far (not its children)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def serving(source, config=""):
     """A ``qinling-lite-serve`` of the checkout ``source`` on a free port, with a fresh
-    data directory and an available runtime; yield (Api, runtime id, server process)."""
+    data directory and an available runtime; yield (Api, runtime id, server process,
+    data directory)."""
     env = dict(os.environ, PYTHONPATH=source)
     with (
         tempfile.TemporaryDirectory() as data_dir,
@@ -178,7 +212,7 @@ def serving(source, config=""):
                     break
                 time.sleep(0.05)
             assert runtime["status"] == "available", runtime
-            yield api, runtime["id"], server
+            yield api, runtime["id"], server, data_dir
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -187,7 +221,7 @@ def serving(source, config=""):
 def measure(source, args):
     """Figures (a), (b) and (c) of one server of ``source`` (only (a) with ``--sync-only``)."""
     figures = {}
-    with serving(source) as (api, runtime_id, _):
+    with serving(source) as (api, runtime_id, server, data_dir):
         # (a) warm sync latency
         function_id = api.create_function(runtime_id)
         for _ in range(50):
@@ -215,28 +249,61 @@ def measure(source, args):
             api.request("DELETE", f"/v1/functions/{new_id}")
         figures["first_execution_p50_ms"] = statistics.median(firsts)
 
-        # (b) webhook 202 throughput
+        # (b) webhook 202 throughput, and what running its executions cost
         _, webhook = api.json("POST", "/v1/webhooks", {"function_id": function_id})
         url = f"http://127.0.0.1:{api.port}/v1/webhooks/{webhook['id']}/invoke"
+        before = sum(executions_of(data_dir, function_id).values())
+        cpu, own_cpu = cpu_seconds([server.pid]), own_cpu_seconds(server.pid)
+        started = time.perf_counter()
         figures["webhook_rps"] = wrk(url, args.seconds, args.connections)
+        accepted = sum(executions_of(data_dir, function_id).values()) - before
+        while (statuses := executions_of(data_dir, function_id)).get("success", 0) < (
+            before + accepted
+        ):
+            if {"failed", "error"} & statuses.keys() or (
+                time.perf_counter() - started > SETTLE_TIMEOUT
+            ):
+                raise RuntimeError(f"the executions did not all succeed: {statuses}")
+            time.sleep(0.1)
+        figures["webhook_executions_per_s"] = accepted / (time.perf_counter() - started)
+        server_cpu = own_cpu_seconds(server.pid) - own_cpu
+        figures["server_cpu_ms_per_execution"] = server_cpu / accepted * 1000
+        figures["worker_cpu_ms_per_execution"] = (
+            (cpu_seconds([server.pid]) - cpu - server_cpu) / accepted * 1000
+        )
     return figures
 
 
-def bare_pecan_rps(args):
-    """(b)'s ceiling: a bare pecan app answering 202 under this checkout's server."""
-    threads = config.CONF.api.api_threads  # as many as qinling-lite
-    with tempfile.TemporaryFile() as log:
-        port = free_port()
-        bare = start(
-            [sys.executable, str(HERE / "bare_pecan.py"), str(port), str(threads)], log, port
+def executions_of(data_dir, function_id):
+    """The function's executions by status, read from the server's SQLite file."""
+    path = pathlib.Path(data_dir) / "qinling-lite.sqlite"
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        rows = db.execute(
+            "SELECT status, COUNT(*) FROM executions WHERE function_id = ? GROUP BY status",
+            (function_id,),
         )
-        try:
-            return wrk(
-                f"http://127.0.0.1:{port}/v1/webhooks/x/invoke", args.seconds, args.connections
-            )
-        finally:
-            bare.terminate()
-            bare.wait(timeout=60)
+        return dict(rows.fetchall())
+
+
+def bare_pecan_rps(args):
+    """(b)'s ceilings: requests/s of a bare pecan app answering 202 under gunicorn -w2,
+    and under this checkout's WSGI server with as many threads as qinling-lite."""
+    port = free_port()
+    gunicorn = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}"]
+    gunicorn += ["--chdir", str(HERE), "--log-level", "warning", "bare_pecan:make_app()"]
+    threads = config.CONF.api.api_threads
+    same_server = [sys.executable, str(HERE / "bare_pecan.py"), str(port), str(threads)]
+    rates = []
+    for argv in (gunicorn, same_server):
+        with tempfile.TemporaryFile() as log:
+            bare = start(argv, log, port)
+            try:
+                url = f"http://127.0.0.1:{port}/v1/webhooks/x/invoke"
+                rates.append(wrk(url, args.seconds, args.connections))
+            finally:
+                bare.terminate()
+                bare.wait(timeout=60)
+    return rates
 
 
 def main():
@@ -257,7 +324,9 @@ def main():
         for label, source in sources.items():
             figures = measure(str(pathlib.Path(source).resolve()), args)
             if not args.sync_only:
-                figures["bare_pecan_rps"] = bare_pecan_rps(args)
+                figures["bare_pecan_rps"], figures["bare_pecan_same_server_rps"] = bare_pecan_rps(
+                    args
+                )
                 figures["webhook_ratio"] = figures["webhook_rps"] / figures["bare_pecan_rps"]
             rounds[label].append(figures)
             print(label, json.dumps({k: round(v, 3) for k, v in figures.items()}), flush=True)
@@ -276,8 +345,16 @@ def main():
         if not args.sync_only:
             print(
                 f"(b) webhook 202 throughput, {args.connections} clients: "
-                f"{figures['webhook_rps']:.0f} req/s; bare pecan {figures['bare_pecan_rps']:.0f} "
-                f"req/s; ratio {figures['webhook_ratio']:.2f}"
+                f"{figures['webhook_rps']:.0f} req/s; bare pecan under gunicorn -w2 "
+                f"{figures['bare_pecan_rps']:.0f} req/s, ratio {figures['webhook_ratio']:.2f}; "
+                f"under the same server {figures['bare_pecan_same_server_rps']:.0f} req/s, "
+                f"ratio {figures['webhook_rps'] / figures['bare_pecan_same_server_rps']:.2f}"
+            )
+            print(
+                f"    its executions: {figures['webhook_executions_per_s']:.0f}/s from the "
+                f"round's start to the last success; CPU per execution "
+                f"{figures['server_cpu_ms_per_execution']:.2f} ms in the server (API and "
+                f"engine), {figures['worker_cpu_ms_per_execution']:.2f} ms in workers"
             )
             print(
                 f"(c) first execution of a new function on a warm pool, {args.new_functions} "
