@@ -141,7 +141,7 @@ def measure(source, seconds, scenarios):
         port = api.port
         if "throughput" in scenarios:
             cpu = process_cpu(server.pid)
-            figures["webhook_rps"] = wrk(f"http://127.0.0.1:{port}{path}", seconds, 32)
+            figures["webhook_rps"] = wrk(f"http://127.0.0.1:{port}{path}", seconds, 32).rps
             cpu = process_cpu(server.pid) - cpu
             figures["webhook_cpu_ms"] = cpu * 1000 / (figures["webhook_rps"] * seconds)
         if "slowloris" in scenarios:

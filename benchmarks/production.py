@@ -10,7 +10,9 @@ MariaDB (or PostgreSQL), RabbitMQ, ``qinling-lite-api`` with 2 gunicorn workers 
     a figure that other load on the host changes less than throughput;
 (c) webhook 202 throughput with 32 concurrent clients (wrk), with the engines running
     the executions meanwhile, and with the engines paused (SIGSTOP): what the API alone
-    absorbs.
+    absorbs. The backlog limits are lifted for this shape (``BACKLOG``): a paused round
+    records more executions than a function may have pending, and ``flood.py`` measures
+    the limits themselves.
 
 Run: ``python benchmarks/production.py`` (needs ``wrk``, and the RabbitMQ and MariaDB, or
 with ``--database postgresql`` PostgreSQL, servers the tests use).
@@ -34,6 +36,7 @@ from run import Api, cpu_seconds, percentile, wrk
 
 # Production values: the tests' short sweep would re-dispatch a queue that is merely long.
 ENGINE_OPTIONS = {"lease_time": 30, "pending_sweep_interval": 10, "pending_grace": 30}
+BACKLOG = {"max_pending_per_function": 0, "max_pending_executions": 0}  # 0: no limit
 POLL_INTERVAL = 0.05
 SETTLE_TIMEOUT = 600
 
@@ -111,7 +114,10 @@ def main():
     with (
         tempfile.TemporaryDirectory() as root,
         deployments.ProductionShape(
-            root, engines=2, backend=args.database, options={"engine": ENGINE_OPTIONS}
+            root,
+            engines=2,
+            backend=args.database,
+            options={"engine": ENGINE_OPTIONS, "execution": BACKLOG},
         ) as shape,
     ):
         runtime_id = shape.client.create_runtime()["id"]
@@ -132,9 +138,11 @@ def main():
 
         function_id = Api(shape.port).create_function(runtime_id)
         url = shape.create_webhook(function_id)
-        figures["webhook_rps"] = wrk(url, args.seconds, args.connections)
+        figures["webhook_rps"], figures["webhook_p99_ms"] = wrk(url, args.seconds, args.connections)
         with engines_paused(shape):
-            figures["webhook_rps_engines_paused"] = wrk(url, args.seconds, args.connections)
+            figures["webhook_rps_engines_paused"], figures["webhook_p99_ms_engines_paused"] = wrk(
+                url, args.seconds, args.connections
+            )
 
     print(f"production shape ({args.database}, RabbitMQ, 2 API workers, 2 engines)")
     print(
@@ -149,8 +157,9 @@ def main():
     )
     print(
         f"(c) webhook 202 throughput, {args.connections} clients: "
-        f"{figures['webhook_rps']:.0f} req/s; engines paused "
-        f"{figures['webhook_rps_engines_paused']:.0f} req/s"
+        f"{figures['webhook_rps']:.0f} req/s, p99 {figures['webhook_p99_ms']:.1f} ms; engines "
+        f"paused {figures['webhook_rps_engines_paused']:.0f} req/s, p99 "
+        f"{figures['webhook_p99_ms_engines_paused']:.1f} ms"
     )
     print(json.dumps({k: round(v, 3) for k, v in figures.items()}))
 

@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing
 import zipfile
 
 from qinling_lite import config
@@ -131,8 +132,14 @@ def start(argv, log, port, **popen_options):
     raise RuntimeError(f"{argv[0]} did not start")
 
 
+class WrkRound(typing.NamedTuple):
+    rps: float
+    p99_ms: float
+
+
 def wrk(url, seconds, connections):
-    """Requests per second of a wrk round of webhook-shaped POSTs, all of them 2xx."""
+    """Requests per second and p99 latency of a wrk round of webhook-shaped POSTs, all
+    of them answered 2xx."""
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     body = json.dumps(AODH_EVENT)
     script.write(
@@ -142,7 +149,8 @@ def wrk(url, seconds, connections):
     script.close()
     try:
         out = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name]
+            + [url],
             check=True,
             capture_output=True,
             text=True,
@@ -152,7 +160,9 @@ def wrk(url, seconds, connections):
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non_2xx:
         raise RuntimeError(f"wrk saw {non_2xx.group(1)} error answers:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    value, unit = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)$", out, re.M).groups()
+    return WrkRound(rate, float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit])
 
 
 def cpu_seconds(roots):
@@ -255,7 +265,7 @@ def measure(source, args):
         before = sum(executions_of(data_dir, function_id).values())
         cpu, own_cpu = cpu_seconds([server.pid]), own_cpu_seconds(server.pid)
         started = time.perf_counter()
-        figures["webhook_rps"] = wrk(url, args.seconds, args.connections)
+        figures["webhook_rps"], figures["webhook_p99_ms"] = wrk(url, args.seconds, args.connections)
         accepted = sum(executions_of(data_dir, function_id).values()) - before
         while (statuses := executions_of(data_dir, function_id)).get("success", 0) < (
             before + accepted
@@ -299,7 +309,7 @@ def bare_pecan_rps(args):
             bare = start(argv, log, port)
             try:
                 url = f"http://127.0.0.1:{port}/v1/webhooks/x/invoke"
-                rates.append(wrk(url, args.seconds, args.connections))
+                rates.append(wrk(url, args.seconds, args.connections).rps)
             finally:
                 bare.terminate()
                 bare.wait(timeout=60)
@@ -345,7 +355,8 @@ def main():
         if not args.sync_only:
             print(
                 f"(b) webhook 202 throughput, {args.connections} clients: "
-                f"{figures['webhook_rps']:.0f} req/s; bare pecan under gunicorn -w2 "
+                f"{figures['webhook_rps']:.0f} req/s, p99 {figures['webhook_p99_ms']:.1f} ms; "
+                f"bare pecan under gunicorn -w2 "
                 f"{figures['bare_pecan_rps']:.0f} req/s, ratio {figures['webhook_ratio']:.2f}; "
                 f"under the same server {figures['bare_pecan_same_server_rps']:.0f} req/s, "
                 f"ratio {figures['webhook_rps'] / figures['bare_pecan_same_server_rps']:.2f}"
