@@ -14,8 +14,9 @@ MariaDB (or PostgreSQL), RabbitMQ, ``qinling-lite-api`` with 2 gunicorn workers 
     records more executions than a function may have pending, and ``flood.py`` measures
     the limits themselves.
 
-Run: ``python benchmarks/production.py`` (needs ``wrk``, and the RabbitMQ and MariaDB, or
-with ``--database postgresql`` PostgreSQL, servers the tests use).
+Run: ``python benchmarks/production.py`` (needs ``wrk``: ``tools/install-system-packages
+bench``, and the RabbitMQ and MariaDB, or with ``--database postgresql`` PostgreSQL,
+servers the tests use). ``PYTHONPATH=DIR`` runs the processes of another checkout.
 """
 
 import argparse
@@ -109,7 +110,7 @@ def main():
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     if not shutil.which("wrk"):
-        sys.exit("wrk is needed: apt-get install wrk")
+        sys.exit("wrk is needed: tools/install-system-packages bench")
     figures = {}
     with (
         tempfile.TemporaryDirectory() as root,

@@ -8,12 +8,12 @@
     second from the round's start to the last success;
 (c) first execution of a new function on a warm pool, p50.
 
-Run: ``python benchmarks/run.py [--rounds N] [--source LABEL=DIR ...]`` (needs ``wrk``:
-``apt-get install wrk``). Each source is a checkout whose ``qinling_lite`` runs the
-server (put first on ``PYTHONPATH``; default: this one), e.g. a ``git worktree`` of an
-older commit: sources take turns within each round, and the medians of the rounds are
-printed, with each source's ratio to the first, so that a change is measured before and
-after in the same run.
+Run: ``python benchmarks/run.py [--rounds N] [--source LABEL=DIR ...]`` (needs
+``wrk``: ``tools/install-system-packages bench``). Each source is a checkout whose
+``qinling_lite`` runs the server (put first on ``PYTHONPATH``; default: this one), e.g.
+a ``git worktree`` of an older commit: sources take turns within each round, and the
+medians of the rounds are printed, with each source's ratio to the first, so that a
+change is measured before and after in the same run.
 """
 
 import argparse
@@ -327,7 +327,7 @@ def main():
     parser.add_argument("--sync-only", action="store_true", help="only figure (a)")
     args = parser.parse_args()
     if not args.sync_only and not shutil.which("wrk"):
-        sys.exit("wrk is needed: apt-get install wrk")
+        sys.exit("wrk is needed: tools/install-system-packages bench")
     sources = dict(s.split("=", 1) for s in args.source or [f"this={HERE.parent}"])
     rounds = {label: [] for label in sources}
     for _ in range(args.rounds):
