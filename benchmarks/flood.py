@@ -131,15 +131,18 @@ def measure(args):
     return figures
 
 
-def main():
+def arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=300)
     parser.add_argument("--drain-timeout", type=float, default=600.0)
     parser.add_argument("--max-pending-per-function", type=int, help="default: the option's")
     parser.add_argument("--max-pending", type=int, help="max_pending_executions; default: its")
-    args = parser.parse_args()
-    figures = measure(args)
+    return parser
+
+
+def main():
+    figures = measure(arguments().parse_args())
     print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in figures.items()}))
 
 

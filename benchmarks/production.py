@@ -101,16 +101,18 @@ def engines_paused(shape):
             os.kill(pid, signal.SIGCONT)
 
 
-def main():
+def arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=["mysql", "postgresql"], default="mysql")
     parser.add_argument("--sync-runs", type=int, default=1000)
     parser.add_argument("--invocations", type=int, default=2000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk is needed: tools/install-system-packages bench")
+    return parser
+
+
+def measure(args):
+    """Figures (a), (b) and (c) of a production shape set up for them."""
     figures = {}
     with (
         tempfile.TemporaryDirectory() as root,
@@ -145,6 +147,14 @@ def main():
                 url, args.seconds, args.connections
             )
 
+    return figures
+
+
+def main():
+    args = arguments().parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: tools/install-system-packages bench")
+    figures = measure(args)
     print(f"production shape ({args.database}, RabbitMQ, 2 API workers, 2 engines)")
     print(
         f"(a) warm sync execution, {args.sync_runs} runs: "

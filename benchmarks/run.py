@@ -316,7 +316,7 @@ def bare_pecan_rps(args):
     return rates
 
 
-def main():
+def arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sync-runs", type=int, default=1000)
     parser.add_argument("--new-functions", type=int, default=40)
@@ -325,7 +325,11 @@ def main():
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--source", action="append", help="LABEL=DIR, repeatable")
     parser.add_argument("--sync-only", action="store_true", help="only figure (a)")
-    args = parser.parse_args()
+    return parser
+
+
+def main():
+    args = arguments().parse_args()
     if not args.sync_only and not shutil.which("wrk"):
         sys.exit("wrk is needed: tools/install-system-packages bench")
     sources = dict(s.split("=", 1) for s in args.source or [f"this={HERE.parent}"])
