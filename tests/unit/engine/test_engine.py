@@ -133,6 +133,20 @@ def test_an_execution_of_a_deleted_function_ends_in_error(engine, conf):
     assert executions_db.get(execution.id).status == status.ERROR
 
 
+def test_the_answer_is_the_outcome_as_recorded(engine, conf):
+    """What the API builds a sync answer from without reading the row back."""
+    runtime, function = _function(conf)
+    engine.manager.start_pool(runtime)
+    execution = _pending(function)
+    outcome = engine.manager.create_execution(None, execution.id)
+    stored = executions_db.get(execution.id)
+    assert outcome == {
+        "status": stored.status,
+        "result": stored.result,
+        "updated_at": stored.updated_at.isoformat(),
+    }
+
+
 def test_a_missing_package_ends_in_error(engine, conf):
     runtime, function = _function(conf)
     engine.manager.start_pool(runtime)
