@@ -257,12 +257,16 @@ def get_worker_target(function_id: str, version: int) -> WorkerTarget:
     return _worker_target(row)
 
 
-def _due(now: Any) -> sa.ColumnElement[bool]:
+# A time: a value, or the bound parameter of a statement built once.
+Moment = datetime.datetime | sa.BindParameter[Any]
+
+
+def _due(now: Moment) -> sa.ColumnElement[bool]:
     """Not held back: no ``not_before`` (not a retry) or a backoff that is over."""
     return sa.or_(_E.c.not_before.is_(None), _E.c.not_before <= now)
 
 
-def _claimable(now: Any) -> sa.ColumnElement[bool]:
+def _claimable(now: Moment) -> sa.ColumnElement[bool]:
     """Pending and due, or running under a lease that ran out (its engine died)."""
     return sa.or_(
         sa.and_(_E.c.status == status.PENDING, _due(now)),
