@@ -301,7 +301,7 @@ class ProductionShape:
 
     def _check_broker(self):
         try:
-            with _broker() as connection:
+            with broker() as connection:
                 connection.ensure_connection(max_retries=1)
         except Exception as e:
             raise RuntimeError(
@@ -311,7 +311,7 @@ class ProductionShape:
 
     def consumers(self):
         """How many engines consume the run's topic queue (0 if it does not exist)."""
-        with _broker() as connection:
+        with broker() as connection:
             try:
                 return connection.default_channel.queue_declare(self.name, passive=True)[2]
             except amqp.exceptions.NotFound:
@@ -319,7 +319,7 @@ class ProductionShape:
 
     def _delete_broker_objects(self):
         """The run's topic queues and exchange; its other queues expire, see the config."""
-        with _broker() as connection:
+        with broker() as connection:
             channel = connection.default_channel
             for queue in (self.name, *(f"{self.name}.{host}" for host, _ in self.engines)):
                 channel.queue_delete(queue)
@@ -343,7 +343,8 @@ class ProductionShape:
             engine.dispose()
 
 
-def _broker():
+def broker():
+    """A kombu connection to the test broker (a context manager)."""
     return kombu.Connection(TRANSPORT_URL.replace("rabbit://", "amqp://", 1), connect_timeout=5)
 
 

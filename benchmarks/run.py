@@ -295,12 +295,17 @@ def executions_of(data_dir, function_id):
         return dict(rows.fetchall())
 
 
+def bare_pecan_gunicorn(port):
+    """The command serving ``bare_pecan.py`` under gunicorn -w2 on ``port``."""
+    gunicorn = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}"]
+    return gunicorn + ["--chdir", str(HERE), "--log-level", "warning", "bare_pecan:make_app()"]
+
+
 def bare_pecan_rps(args):
     """(b)'s ceilings: requests/s of a bare pecan app answering 202 under gunicorn -w2,
     and under this checkout's WSGI server with as many threads as qinling-lite."""
     port = free_port()
-    gunicorn = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}"]
-    gunicorn += ["--chdir", str(HERE), "--log-level", "warning", "bare_pecan:make_app()"]
+    gunicorn = bare_pecan_gunicorn(port)
     threads = config.CONF.api.api_threads
     same_server = [sys.executable, str(HERE / "bare_pecan.py"), str(port), str(threads)]
     rates = []
