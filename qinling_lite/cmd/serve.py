@@ -73,7 +73,8 @@ def main(argv=None):
     engine.start()
     LOG.info("qinling-lite serving on http://%s:%s, data in %s", conf.host, conf.port, data_dir)
     try:
-        server.serve()
+        with db_session.checkpointing():
+            server.serve()
     finally:
         LOG.info("Stopping")
         engine.stop()

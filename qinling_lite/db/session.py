@@ -48,6 +48,12 @@ def get_engine() -> sa.engine.Engine:
     return enginefacade.writer.get_engine()
 
 
+def checkpointing() -> contextlib.AbstractContextManager[None]:
+    """For a long-lived process on SQLite: the WAL checkpointed by a thread meanwhile,
+    off the path of its transactions (``sqlite.checkpointing``)."""
+    return sqlite.checkpointing(get_engine())
+
+
 def setup() -> None:
     """Create the engine now, with SQLite tuned for concurrent writers.
 

@@ -9,16 +9,27 @@
   concurrent webhooks; other processes (``qinling-lite-manage``) still wait on the
   busy timeout;
 - connections are kept: oslo.db opens a new one per transaction for SQLite files,
-  which costs about 1 ms each time, more than the whole query.
+  which costs about 1 ms each time, more than the whole query;
+- in the embedded server, the WAL is copied into the database file (checkpointed) by a
+  thread of its own (``checkpointing``), every ``CHECKPOINT_INTERVAL``, not by whichever
+  commit finds it over SQLite's 1,000 pages: that commit took the copy and its fsyncs,
+  several milliseconds, on a request's path (warm sync p99 12.1 -> 9.8 ms). A commit
+  still checkpoints past ``BACKSTOP_PAGES``, should no thread do it.
 """
 
 import contextlib
+import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 
 from sqlalchemy import event, pool
 
+LOG = logging.getLogger(__name__)
+
 BUSY_TIMEOUT_MS = 30000
+CHECKPOINT_INTERVAL = 1.0  # seconds
+BACKSTOP_PAGES = 10000
 # Threads wait for the transaction lock holding a connection: keep enough of them
 # that the pool never closes and reopens connections under load.
 POOL_SIZE = 64
@@ -68,6 +79,7 @@ def tune(engine):
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         cursor.close()
 
     # oslo.db emits a deferred BEGIN for SQLite; this module emits BEGIN IMMEDIATE instead.
@@ -112,3 +124,49 @@ def tune(engine):
         connection.cursor().execute("PRAGMA journal_mode=WAL")  # kept in the database file
     finally:
         connection.close()
+
+
+@contextlib.contextmanager
+def checkpointing(engine) -> Iterator[None]:
+    """Checkpoint the WAL of ``engine``'s database file in a thread meanwhile (nothing
+    for another database, or SQLite in memory)."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if path in (None, "", ":memory:"):
+        yield
+        return
+    checkpointer = _Checkpointer(path, CHECKPOINT_INTERVAL)
+    try:
+        yield
+    finally:
+        checkpointer.stop()
+
+
+class _Checkpointer:
+    """A daemon thread that checkpoints the WAL of the database file ``path`` every
+    ``interval`` seconds, on a connection of its own, until ``stop()``.
+
+    A passive checkpoint copies what no reader still needs and waits for no one; the
+    sqlite3 module lets go of the interpreter lock meanwhile.
+    """
+
+    def __init__(self, path, interval):
+        self._path = path
+        self._interval = interval
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._stopped.set()
+        self._thread.join()
+
+    def _run(self):
+        connection = sqlite3.connect(self._path, isolation_level=None)
+        try:
+            while not self._stopped.wait(self._interval):
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    LOG.exception("Checkpoint of %s failed; trying again", self._path)
+        finally:
+            connection.close()

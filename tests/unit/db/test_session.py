@@ -4,9 +4,11 @@ Each check pairs what oslo.db does on its own (so that a renamed or dropped inte
 fails here instead of silently making a patch a no-op) with what our setup leaves.
 """
 
+import os
 import sqlite3
 import sys
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -67,13 +69,20 @@ def test_pragmas_and_a_kept_pool_are_applied(oslo_engine, engine):
     with engine.connect() as connection:
         pragmas = {
             name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
-            for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+            for name in (
+                "journal_mode",
+                "synchronous",
+                "busy_timeout",
+                "foreign_keys",
+                "wal_autocheckpoint",
+            )
         }
     assert pragmas == {
         "journal_mode": "wal",
         "synchronous": 1,  # NORMAL
         "busy_timeout": db_sqlite.BUSY_TIMEOUT_MS,
         "foreign_keys": 1,
+        "wal_autocheckpoint": db_sqlite.BACKSTOP_PAGES,
     }
 
 
@@ -135,3 +144,36 @@ def test_a_driver_not_installed_names_the_extra_that_installs_it(monkeypatch, ur
         with db_backends.use_database(url):
             pass
     assert str(error.value) == expected
+
+
+def _checkpointers():
+    return sum(thread.name == "sqlite-checkpoint" for thread in threading.enumerate())
+
+
+def _write_blob(engine, size):
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS blobs (data BLOB)")
+        connection.exec_driver_sql("INSERT INTO blobs VALUES (?)", (b"x" * size,))
+
+
+def test_a_commit_leaves_a_long_wal_to_the_checkpoint_thread(url):
+    """Over SQLite's default threshold of 1,000 pages, the committing request does not
+    copy the WAL into the database file (nor fsync it): ``checkpointing``'s thread does."""
+    path = sa.make_url(url).database
+    with db_backends.use_database(url):
+        _write_blob(db_session.get_engine(), 6 * 1024 * 1024)  # 1,500 pages of 4 KiB
+        assert os.path.getsize(path) < 1024 * 1024
+
+
+def test_checkpointing_copies_the_wal_in_a_thread_that_ends_with_it(monkeypatch, url):
+    monkeypatch.setattr(db_sqlite, "CHECKPOINT_INTERVAL", 0.05)
+    path = sa.make_url(url).database
+    before = _checkpointers()
+    with db_backends.use_database(url), db_session.checkpointing():
+        assert _checkpointers() == before + 1
+        _write_blob(db_session.get_engine(), 512 * 1024)
+        deadline = time.monotonic() + 10
+        while os.path.getsize(path) < 512 * 1024 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert os.path.getsize(path) >= 512 * 1024
+    assert _checkpointers() == before
