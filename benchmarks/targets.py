@@ -28,6 +28,7 @@ import run
 from qinling_lite import config
 
 HERE = pathlib.Path(__file__).parent
+P99_MS = 50  # the webhook round's p99 target
 
 
 def measure(database):
@@ -72,7 +73,8 @@ def floors_of(figures, database):
         ),
         "webhook_p99": (
             f"at most {answers:.0f} answers/s to {round_args.connections} clients: mean "
-            f"latency, and so p99, at least {mean_ms:.1f} ms"
+            f"latency at least {mean_ms:.1f} ms (Little's law); a p99 within {P99_MS} ms "
+            f"would need the slowest 1% to average {(mean_ms - 0.99 * P99_MS) / 0.01:.0f} ms"
         ),
         "sync_p50": (
             f"worker {parts['worker_p50_ms']:.2f} + framework {parts['framework_p50_ms']:.2f} "
@@ -106,8 +108,8 @@ def verdicts(figures):
             "webhook_p99",
             "embedded: webhook 202s at 32 clients, p99",
             f"{embedded['webhook_p99_ms']:.1f} ms",
-            "<= 50 ms",
-            embedded["webhook_p99_ms"] <= 50,
+            f"<= {P99_MS} ms",
+            embedded["webhook_p99_ms"] <= P99_MS,
         ),
         (
             "sync_p50",
