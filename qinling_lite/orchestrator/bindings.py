@@ -66,7 +66,7 @@ class Limits:
 class Function:
     """The workers bound to one function version with one package and entry."""
 
-    def __init__(self, key, runtime_id, package_md5, entry):
+    def __init__(self, key, runtime_id, package_md5, entry, lock):
         self.key = key  # (function id, version)
         self.runtime_id = runtime_id
         self.package_md5 = package_md5
@@ -75,6 +75,9 @@ class Function:
         self.busy = set()
         self.pending = 0  # workers being taken and loaded for it
         self.waiting = 0  # executions waiting for one of its workers
+        # Signalled, on the lock of the Bindings, when one waiting execution may go on:
+        # a worker was released or a slot freed (one), or the entry retired (all).
+        self.changed = threading.Condition(lock)
 
 
 class BoundFunctions:
@@ -112,10 +115,14 @@ class Bindings:
 
     A new worker is bound when fewer than ``max_workers_per_function`` are bound or being
     bound and more than ``target_concurrency`` executions per worker want one (0: always).
+
+    ``lock`` guards all of it, and the orchestrator's own state (reentrant: ``prepare`` and
+    ``refusal`` run with it held). Executions waiting for a worker wait on their function
+    version's condition, so that a release wakes one of them, not every waiting thread.
     """
 
     def __init__(self, limits, *, prepare, take, refusal, discard):
-        self.cond = threading.Condition()
+        self.lock = threading.RLock()
         self._limits = limits
         self._prepare = prepare
         self._take = take
@@ -138,7 +145,7 @@ class Bindings:
         deadline = time.monotonic() + wait
         stale = []
         try:
-            with self.cond:
+            with self.lock:
                 while True:
                     function = self._current(spec, stale)
                     while function.idle:
@@ -163,7 +170,7 @@ class Bindings:
                         )
                     function.waiting += 1
                     try:
-                        self.cond.wait(remaining)
+                        function.changed.wait(remaining)
                     finally:
                         function.waiting -= 1
         finally:
@@ -172,7 +179,7 @@ class Bindings:
 
     def release(self, worker):
         """Keep the worker idle if it is healthy and its entry current, else discard it."""
-        with self.cond:
+        with self.lock:
             function = self._owner[worker]
             function.busy.discard(worker)
             keep = worker.healthy and worker.alive() and self.is_current(function)
@@ -181,7 +188,7 @@ class Bindings:
                 function.idle.append(worker)
             else:
                 del self._owner[worker]
-            self.cond.notify_all()
+            function.changed.notify()
         if not keep:
             self._discard([worker])
 
@@ -190,7 +197,7 @@ class Bindings:
         for _ in range(count):
             stale = []
             try:
-                with self.cond:
+                with self.lock:
                     function = self._current(spec, stale)
                     workers = len(function.idle) + len(function.busy) + function.pending
                     if workers >= self._limits.max_workers_per_function:
@@ -206,7 +213,7 @@ class Bindings:
 
     def scale_down(self, function_id, version, count):
         """Discard up to ``count`` idle workers of the function version, keeping one."""
-        with self.cond:
+        with self.lock:
             function = self._functions.get((function_id, version))
             if function is None:
                 return
@@ -220,7 +227,7 @@ class Bindings:
     def expire_idle(self, max_idle):
         """Discard the workers idle longer than ``max_idle`` seconds; drop empty entries."""
         expired = []
-        with self.cond:
+        with self.lock:
             oldest = time.monotonic() - max_idle
             for key, function in list(self._functions.items()):
                 expired += [w for w in function.idle if w.last_used < oldest]
@@ -237,7 +244,7 @@ class Bindings:
         Their busy workers are discarded when released.
         """
         idle = []
-        with self.cond:
+        with self.lock:
             for key, function in list(self._functions.items()):
                 if match(function):
                     idle += self._retire(key)
@@ -249,13 +256,13 @@ class Bindings:
 
     def bound(self, match):
         """The workers bound to the entries ``match(function)`` selects."""
-        with self.cond:
+        with self.lock:
             return [w for w, function in self._owner.items() if match(function)]
 
     def counts(self):
         """Per runtime id, how many bound workers are ``idle`` and ``busy``."""
         counts = {}
-        with self.cond:
+        with self.lock:
             for worker, function in self._owner.items():
                 states = counts.setdefault(function.runtime_id, {"idle": 0, "busy": 0})
                 states["busy" if worker in function.busy else "idle"] += 1
@@ -263,7 +270,7 @@ class Bindings:
 
     def names(self, function_id, version):
         """Names of the function version's workers."""
-        with self.cond:
+        with self.lock:
             function = self._functions.get((function_id, version))
             return [w.name for w in (*function.idle, *function.busy)] if function else []
 
@@ -286,7 +293,7 @@ class Bindings:
         ):
             if function is not None:
                 stale += self._retire(key)
-            function = self._functions[key] = Function(key, *loaded)
+            function = self._functions[key] = Function(key, *loaded, self.lock)
         return function
 
     def _bind_new(self, spec, function, package, deadline):
@@ -297,28 +304,30 @@ class Bindings:
             worker = self._take(spec, deadline)
             worker.load(spec, data, self._limits.load_timeout)
         except BaseException:
-            with self.cond:
+            with self.lock:
                 function.pending -= 1
-                self.cond.notify_all()
+                function.changed.notify()
             if worker is not None:
                 self._discard([worker])
             raise
-        with self.cond:
+        with self.lock:
             function.pending -= 1
             refusal = self._refusal(spec, function)
             if refusal is None:
                 function.busy.add(worker)
                 self._owner[worker] = function
-            self.cond.notify_all()
+            function.changed.notify()  # one more busy: another may now bind (demand)
         if refusal is not None:
             self._discard([worker])
             raise exceptions.OrchestratorError(refusal)
         return worker
 
     def _retire(self, key):
-        """Forget an entry; return its idle workers. Lock held."""
+        """Forget an entry, its waiting executions to look again; return its idle
+        workers. Lock held."""
         function = self._functions.pop(key)
         idle, function.idle = function.idle, []
         for worker in idle:
             del self._owner[worker]
+        function.changed.notify_all()
         return idle

@@ -47,7 +47,7 @@ class KubernetesOrchestrator(bindings.BoundFunctions, base.Orchestrator, base.Im
             refusal=self._refusal,
             discard=self._discard,
         )
-        self._cond = self._bindings.cond
+        self._lock = self._bindings.lock
         self._held = set()  # names of the pods this engine took and has not deleted
         self._namespace_ready = False
         self._stopped = False
@@ -73,9 +73,8 @@ class KubernetesOrchestrator(bindings.BoundFunctions, base.Orchestrator, base.Im
         self._pools.update(runtime_id, image)
 
     def delete_pool(self, runtime_id):
-        with self._cond:
+        with self._lock:
             idle = self._bindings.retire(lambda function: function.runtime_id == runtime_id)
-            self._cond.notify_all()
         self._close(idle)
         self._pools.delete(runtime_id)
         # Bound pods left the ReplicaSet: they go by label. Their users see a WorkerError.
@@ -99,7 +98,7 @@ class KubernetesOrchestrator(bindings.BoundFunctions, base.Orchestrator, base.Im
 
     def run_image(self, spec, args):
         """Run the execution in a pod of its own, deleted when it ends."""
-        with self._cond:
+        with self._lock:
             if self._stopped:
                 raise exceptions.OrchestratorError("The Kubernetes orchestrator is stopped.")
         self._prepare_namespace()
@@ -113,7 +112,7 @@ class KubernetesOrchestrator(bindings.BoundFunctions, base.Orchestrator, base.Im
             annotations = pod.metadata.annotations or {}
             if annotations.get(manifests.ENGINE_ANNOTATION) != self._engine:
                 continue
-            with self._cond:
+            with self._lock:
                 orphan = pod.metadata.name not in self._held
             if orphan:
                 LOG.info("Deleting pod %s, left over by an earlier run.", pod.metadata.name)
@@ -122,13 +121,12 @@ class KubernetesOrchestrator(bindings.BoundFunctions, base.Orchestrator, base.Im
 
     def stop(self):
         """Delete every pod this engine holds and close the API connection."""
-        with self._cond:
+        with self._lock:
             if self._stopped:
                 return
             self._stopped = True
             held = list(self._held)
             unused = self._bindings.retire(lambda function: True)
-            self._cond.notify_all()
         self._close(unused)
         self._delete_pods(held)
         self._images.stop()
@@ -168,7 +166,7 @@ class KubernetesOrchestrator(bindings.BoundFunctions, base.Orchestrator, base.Im
         while True:
             for pod in self._pods.free(spec.runtime_id):
                 name = pod.metadata.name
-                with self._cond:
+                with self._lock:
                     if name in self._held:  # another thread of this engine is taking it
                         continue
                     self._held.add(name)  # before the patch: expire_idle must not see an orphan
@@ -177,7 +175,7 @@ class KubernetesOrchestrator(bindings.BoundFunctions, base.Orchestrator, base.Im
                     taken = self._pods.take(pod, spec, self._engine)
                 finally:
                     if taken is None:
-                        with self._cond:
+                        with self._lock:
                             self._held.discard(name)
                 if taken is not None:
                     LOG.debug("Took pod %s for function %s.", name, spec.function_id)
@@ -192,7 +190,7 @@ class KubernetesOrchestrator(bindings.BoundFunctions, base.Orchestrator, base.Im
     def _discard(self, workers):
         """Close the workers and delete their pods (stop deleted them all already)."""
         self._close(workers)
-        with self._cond:
+        with self._lock:
             stopped = self._stopped
         if not stopped:
             self._delete_pods(w.name for w in workers)
@@ -203,12 +201,12 @@ class KubernetesOrchestrator(bindings.BoundFunctions, base.Orchestrator, base.Im
                 self._pods.delete(name)
             except exceptions.OrchestratorError as exc:
                 LOG.warning("%s", exc)
-            with self._cond:
+            with self._lock:
                 self._held.discard(name)
 
     def _close(self, workers):
         """Close the workers' connections and forget their pods (deleted elsewhere)."""
         for closed in workers:
             closed.close()
-        with self._cond:
+        with self._lock:
             self._held.difference_update(w.name for w in workers)

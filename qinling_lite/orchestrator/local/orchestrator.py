@@ -77,7 +77,7 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
             refusal=self._refusal,
             discard=self._discard,
         )
-        self._cond = self._bindings.cond
+        self._lock = self._bindings.lock
         self._pools = {}  # runtime id -> _Pool
         self._workers = set()  # every started worker, until discarded
         self._stopped = False
@@ -105,14 +105,14 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
     # --- pools -------------------------------------------------------------------
 
     def create_pool(self, runtime_id, image):
-        with self._cond:
+        with self._lock:
             if runtime_id in self._pools:
                 return
         workers, errors = self._start_workers(self._pool_size, image)
         if errors:
             self._discard(workers)
             raise exceptions.OrchestratorError(f"Runtime {runtime_id}: {errors[0]}")
-        with self._cond:
+        with self._lock:
             created = not self._stopped and runtime_id not in self._pools
             if created:
                 self._pools[runtime_id] = pool = _Pool(image)
@@ -130,12 +130,11 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
         )
 
     def delete_pool(self, runtime_id):
-        with self._cond:
+        with self._lock:
             pool = self._pools.pop(runtime_id, None)
             idle = list(pool.idle) if pool else []
             idle += self._bindings.retire(lambda function: function.runtime_id == runtime_id)
             busy = self._bindings.bound(lambda function: function.runtime_id == runtime_id)
-            self._cond.notify_all()
         self._discard(idle)
         for worker in busy:  # their users see a WorkerError, then discard them
             worker.kill()
@@ -148,13 +147,13 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
         if errors:
             self._discard(workers)
             raise exceptions.OrchestratorError(f"Runtime {runtime_id}: {errors[0]}")
-        with self._cond:
+        with self._lock:
             pool = self._pools.setdefault(runtime_id, _Pool(image))
             old, pool.idle, pool.image = pool.idle, workers, image
         self._discard(old)
 
     def get_pool(self, runtime_id):
-        with self._cond:
+        with self._lock:
             pool = self._pools.get(runtime_id)
             if pool is None:
                 return {"total": 0, "available": 0}
@@ -168,7 +167,7 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
 
     def worker_counts(self):
         counts = super().worker_counts()
-        with self._cond:
+        with self._lock:
             for runtime_id in counts.keys() | self._pools.keys():
                 pool = self._pools.get(runtime_id)
                 states = counts.setdefault(runtime_id, {"idle": 0, "busy": 0})
@@ -187,7 +186,7 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
         self._bindings.expire_idle(max_idle)
 
     def stop(self):
-        with self._cond:
+        with self._lock:
             if self._stopped:
                 return
             self._stopped = True
@@ -195,7 +194,6 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
             unused = [w for p in self._pools.values() for w in p.idle]
             unused += self._bindings.retire(lambda function: True)
             self._pools.clear()
-            self._cond.notify_all()
         self._wake.set()
         for worker in everyone:
             worker.kill()
@@ -255,7 +253,7 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
     def _take_from_pool(self, runtime_id):
         dead = []
         try:
-            with self._cond:
+            with self._lock:
                 pool = self._pools.get(runtime_id)
                 while pool and pool.idle:
                     worker = pool.idle.pop()
@@ -276,7 +274,7 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
     def _image_of(self, runtime_id):
         """The image of the runtime's pool (that of a pool made on demand, by
         ``_prepare``, is the one the function's spec names)."""
-        with self._cond:
+        with self._lock:
             pool = self._pools.get(runtime_id)
             return pool.image if pool else None
 
@@ -338,7 +336,7 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
                 if sock is not None:
                     sock.close()
         worker = process.LocalWorker(directory, proc, IDLE_TIMEOUT, log, group, uid, memory)
-        with self._cond:
+        with self._lock:
             stopped = self._stopped
             if not stopped:
                 self._workers.add(worker)
@@ -354,7 +352,7 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
             worker.close()
             if worker.uid is not None:
                 self._uids.give_back(worker.uid)
-        with self._cond:
+        with self._lock:
             self._workers.difference_update(workers)
 
     def _refill_loop(self):
@@ -371,7 +369,7 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
     def _refill(self):
         """Drop dead pool workers and start the missing ones."""
         dead, plan = [], []
-        with self._cond:
+        with self._lock:
             for runtime_id, pool in self._pools.items():
                 dead += _prune(pool)
                 missing = self._pool_size - len(pool.idle) - pool.starting
@@ -381,7 +379,7 @@ class LocalOrchestrator(bindings.BoundFunctions, base.Orchestrator):
         self._discard(dead)
         for runtime_id, pool, image, missing in plan:
             workers, errors = self._start_workers(missing, image)
-            with self._cond:
+            with self._lock:
                 pool.starting -= missing
                 # Not if the pool went, or rolled to another image meanwhile.
                 usable = (

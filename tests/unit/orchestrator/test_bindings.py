@@ -2,6 +2,7 @@
 
 import itertools
 import threading
+import time
 
 import pytest
 
@@ -159,3 +160,67 @@ def test_new_entry_retires_the_old_workers():
     new = host.bindings.acquire(spec(entry="b.main"), package, 1)
     assert new is not old
     assert host.discarded == [old]
+
+
+class CountingCondition(threading.Condition):
+    """A condition that counts how often a waiter woke."""
+
+    def __init__(self, lock):
+        super().__init__(lock)
+        self.wakeups = 0
+
+    def wait(self, timeout=None):
+        try:
+            return super().wait(timeout)
+        finally:
+            self.wakeups += 1
+
+
+def _waiters(host, function_id, count):
+    """``count`` threads, each taking a worker of the function and giving it back."""
+
+    def take_and_release():
+        host.bindings.release(host.bindings.acquire(spec(function_id), package, 10))
+
+    threads = [threading.Thread(target=take_and_release) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def _wait_until(predicate):
+    deadline = time.monotonic() + 10
+    while not predicate():
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+
+
+def test_a_release_wakes_one_waiter_of_its_own_function_only():
+    """Not every waiting thread: a release costs the same with 5 or 500 waiting."""
+    host = Host(cap=1)
+    busy = {name: host.bindings.acquire(spec(name), package, 1) for name in ("f", "g")}
+    entries = {name: host.bindings._functions[(name, 0)] for name in ("f", "g")}
+    for entry in entries.values():
+        entry.changed = CountingCondition(host.bindings.lock)
+    threads = {name: _waiters(host, name, 5) for name in ("f", "g")}
+    _wait_until(lambda: all(entry.waiting == 5 for entry in entries.values()))
+    host.bindings.release(busy["g"])
+    for thread in threads["g"]:
+        thread.join(10)
+    assert (entries["g"].changed.wakeups, entries["f"].changed.wakeups) == (5, 0)
+    host.bindings.release(busy["f"])
+    for thread in threads["f"]:
+        thread.join(10)
+    assert entries["f"].changed.wakeups == 5
+    assert len(host.taken) == 2
+
+
+def test_waiters_of_a_retired_entry_look_again_at_once():
+    host = Host(cap=1)
+    host.bindings.acquire(spec(), package, 1)
+    (waiter,) = _waiters(host, "f1", 1)
+    _wait_until(lambda: host.bindings._functions[("f1", 0)].waiting == 1)
+    host.bindings.retire_function("f1")
+    waiter.join(2)  # not its 10 s deadline: it binds a worker of the new entry
+    assert not waiter.is_alive()
+    assert len(host.taken) == 2
