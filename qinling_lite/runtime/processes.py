@@ -43,6 +43,13 @@ def end_processes(own_pid_namespace, pid=None):
         time.sleep(0.001)
 
 
+def others_visible():
+    """The pids this process sees besides its own and pid 1: none when it is alone in
+    its pid namespace but for that namespace's init."""
+    me = os.getpid()
+    return sorted(int(n) for n in os.listdir("/proc") if n.isdigit() and int(n) not in (1, me))
+
+
 def reap_all():
     """Wait for every child; call only when no child should be left alive."""
     while True:

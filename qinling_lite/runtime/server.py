@@ -14,6 +14,7 @@ import contextlib
 import os
 import signal
 import socket
+import sys
 
 from . import processes
 from .egress_forwarder import EgressForwarder
@@ -57,7 +58,8 @@ def _parse_args(argv):
         "--own-pid-namespace",
         action="store_true",
         help="the server and its executions are alone in their pid namespace (but for its "
-        "pid 1): each execution ends by killing every other process in it",
+        "pid 1): each execution ends by killing every other process in it; the server "
+        "refuses to start where it sees other processes",
     )
     parser.add_argument(
         "--egress-fd",
@@ -104,6 +106,13 @@ def use_forwarder(forwarder):
 
 def main(argv=None):
     args = _parse_args(argv)
+    if args.own_pid_namespace and (others := processes.others_visible()):
+        # An execution ends with kill(-1): here it would kill every process it may signal.
+        sys.exit(
+            f"--own-pid-namespace, but {len(others)} other processes are visible (pids "
+            f"{', '.join(map(str, others[:5]))}...): this server is not alone in its pid "
+            "namespace."
+        )
     egress = socket.socket(fileno=args.egress_fd) if args.egress_fd is not None else None
     os.makedirs(args.workdir, exist_ok=True)
     add_libraries(args.library_path)

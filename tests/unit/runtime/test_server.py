@@ -437,3 +437,18 @@ def test_sigterm_exits_cleanly(worker):
     assert worker.call("GET", "/ping")[0] == 200
     assert worker.stop() == 0
     assert not os.path.exists(worker.socket_path)
+
+
+def test_own_pid_namespace_is_refused_where_other_processes_are_visible(tmp_path):
+    """Outside a sandbox, its kill(-1) at the end of an execution would kill every
+    process it may signal: the server does not start."""
+    result = subprocess.run(
+        [*runtime_server.command(tmp_path), "--unix-socket", str(tmp_path / "w.sock")]
+        + ["--workdir", str(tmp_path / "wd"), "--own-pid-namespace"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert b"this server is not alone in its pid namespace" in result.stderr
+    assert not (tmp_path / "w.sock").exists()
