@@ -176,13 +176,14 @@ class CountingCondition(threading.Condition):
             self.wakeups += 1
 
 
-def _waiters(host, function_id, count):
-    """``count`` threads, each taking a worker of the function and giving it back."""
+def _waiters(host, function_id, count, wait=10):
+    """``count`` threads, each taking a worker of the function (waiting up to ``wait``
+    seconds) and giving it back."""
 
     def take_and_release():
-        host.bindings.release(host.bindings.acquire(spec(function_id), package, 10))
+        host.bindings.release(host.bindings.acquire(spec(function_id), package, wait))
 
-    threads = [threading.Thread(target=take_and_release) for _ in range(count)]
+    threads = [threading.Thread(target=take_and_release, daemon=True) for _ in range(count)]
     for thread in threads:
         thread.start()
     return threads
@@ -218,9 +219,9 @@ def test_a_release_wakes_one_waiter_of_its_own_function_only():
 def test_waiters_of_a_retired_entry_look_again_at_once():
     host = Host(cap=1)
     host.bindings.acquire(spec(), package, 1)
-    (waiter,) = _waiters(host, "f1", 1)
+    (waiter,) = _waiters(host, "f1", 1, wait=3600)
     _wait_until(lambda: host.bindings._functions[("f1", 0)].waiting == 1)
     host.bindings.retire_function("f1")
-    waiter.join(2)  # not its 10 s deadline: it binds a worker of the new entry
+    waiter.join(60)  # woken, not at its deadline: it binds a worker of the new entry
     assert not waiter.is_alive()
     assert len(host.taken) == 2
