@@ -49,9 +49,11 @@ def floors_of(figures, database):
     cores = os.cpu_count()
     round_args = run.arguments().parse_args([])
     backlog = config.CONF.execution.max_pending_per_function
-    # Embedded: each execution's worker, record and framework share the cores.
+    # Embedded: each execution's worker, record and framework share the cores with the
+    # answers of the backlog, which cost at least a bare framework answer each.
     cpu = parts["worker_cpu_ms"] + parts["record_cpu_ms_sqlite"] + parts["framework_cpu_ms"]
-    executions = cores * 1000 / cpu
+    budget_ms = cores * 1000 * round_args.seconds - backlog * parts["framework_cpu_ms"]
+    executions = budget_ms / cpu / round_args.seconds
     answers = executions + backlog / round_args.seconds
     mean_ms = round_args.connections / answers * 1000
     sync_ms = parts["worker_p50_ms"] + parts["framework_p50_ms"] + parts["record_p50_ms_sqlite"]
@@ -66,9 +68,10 @@ def floors_of(figures, database):
     shape_cpu = sum(parts.get(key, 0.0) for key in shape_parts.values())
     return {
         "webhook_ratio": (
-            f"worker + record + framework CPU {cpu:.2f} ms per execution: at most "
-            f"{executions:.0f} executions/s on {cores} cores; with {backlog} pending allowed, "
-            f"a {round_args.seconds} s round's 202s at most {answers:.0f}/s = "
+            f"worker + record + framework CPU {cpu:.2f} ms per execution: with {backlog} "
+            f"pending allowed (a framework answer each), at most {executions:.0f} "
+            f"executions/s on {cores} cores and a {round_args.seconds} s round's 202s at "
+            f"most {answers:.0f}/s = "
             f"{answers / embedded['bare_pecan_rps']:.2f} x bare pecan"
         ),
         "webhook_p99": (
